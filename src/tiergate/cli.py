@@ -1,0 +1,208 @@
+"""The command line: parse options, build, run, return an exit code. No policy logic here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import click
+
+from tiergate import __version__, codeowners, report, schema
+from tiergate.errors import EXIT_CANNOT_DECIDE, EXIT_OK, EXIT_VIOLATION, TierGateError
+from tiergate.evidence import write_artifact
+from tiergate.findings import RULES
+from tiergate.loading import MAX_JSONL_BYTES, LoadError, WorkTree
+from tiergate.policy import CATALOG, load_contract, load_policy
+from tiergate.rules import validate as run_validate
+from tiergate.rules.evidence import utc_now
+
+FORMAT = click.Choice(sorted(report.REPORTERS))
+
+
+def _repo_root(repo: str) -> Path:
+    root = Path(repo).resolve()
+    if not (root / "policy").is_dir():
+        raise TierGateError(f"{root} is not a tiergate repository (no policy/ folder); run from the repository root or pass --repo")
+    return root
+
+
+def _now(as_of: Optional[dt.datetime]) -> dt.datetime:
+    if as_of is None:
+        return utc_now()
+    return dt.datetime.combine(as_of.date(), dt.time(23, 59, 59), tzinfo=dt.timezone.utc)
+
+
+repo_option = click.option("--repo", default=".", show_default=True, type=click.Path(file_okay=False), help="Repository root.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tiergate")
+def cli() -> None:
+    """Govern which LLM tier each task may use."""
+
+
+@cli.command()
+@repo_option
+@click.option("--format", "fmt", type=FORMAT, default="text", show_default=True)
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Evaluate evidence age as of this date (default: now).")
+def validate(repo: str, fmt: str, as_of: Optional[dt.datetime]) -> int:
+    """Check the whole repository: catalog, contracts, evidence, CODEOWNERS.
+
+    Exit 0 when clean (warnings allowed), 1 on any error finding, 2 when it cannot run.
+    """
+    result = run_validate(WorkTree(_repo_root(repo)), _now(as_of))
+    click.echo(report.REPORTERS[fmt](result), nl=False)
+    return EXIT_OK if result.ok else EXIT_VIOLATION
+
+
+@cli.group("eval")
+def eval_group() -> None:
+    """Eval artifacts."""
+
+
+@eval_group.command("record")
+@click.option("--task", required=True, help="Task id (policy/tasks/<task>.yaml).")
+@click.option("--tier", required=True, help="Tier the run used.")
+@click.option("--model", required=True, help="Exact model id, as listed in the tier.")
+@click.option("--records", "records_file", required=True, type=click.Path(dir_okay=False), help="JSONL, one record per sample.")
+@click.option("--run-at", help="ISO 8601 time of the run with a timezone (default: now).")
+@repo_option
+def record(task: str, tier: str, model: str, records_file: str, run_at: Optional[str], repo: str) -> int:
+    """Score a run's records with the task's SLO metric and commit them as an artifact."""
+    root = _repo_root(repo)
+    when = _parse_run_at(run_at)
+    policy = load_policy(WorkTree(root), paths=[])
+    loaded = load_contract(policy, f"policy/tasks/{task}.yaml") if _is_task_id(task) else None
+    if loaded is None or policy.catalog is None or loaded.contract is None:
+        raise TierGateError(_load_failure(policy, task))
+    raw = _read_input(records_file)
+    path = write_artifact(root, policy.evidence, policy.catalog, loaded.contract, tier, model, raw, records_file, when)
+    click.echo(path)
+    return EXIT_OK
+
+
+def _is_task_id(task: str) -> bool:
+    return bool(task) and all(c.islower() or c.isdigit() or c == "-" for c in task)
+
+
+def _load_failure(policy: Any, task: str) -> str:
+    if not policy.findings:
+        return f"task '{task}' is not a valid task id (lowercase letters, digits and dashes)"
+    first = policy.findings[0]
+    return f"{first.file}:{first.line}: {first.message} ({len(policy.findings)} problem(s); run `tiergate validate`)"
+
+
+def _parse_run_at(value: Optional[str]) -> dt.datetime:
+    if value is None:
+        return utc_now().replace(microsecond=0)
+    try:
+        when = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise TierGateError(f"--run-at '{value}' is not ISO 8601, e.g. 2026-10-02T09:00:00Z") from None
+    if when.tzinfo is None:
+        raise TierGateError(f"--run-at '{value}' needs a timezone, e.g. 2026-10-02T09:00:00Z")
+    when = when.astimezone(dt.timezone.utc)
+    if when > utc_now():
+        raise TierGateError(f"--run-at '{value}' is in the future")
+    return when
+
+
+def _read_input(path: str) -> bytes:
+    try:
+        if os.path.getsize(path) > MAX_JSONL_BYTES:
+            raise TierGateError(f"{path} is over the {MAX_JSONL_BYTES}-byte limit")
+        return Path(path).read_bytes()
+    except OSError as err:
+        raise TierGateError(f"cannot read {path}: {err.strerror}") from None
+
+
+@cli.command("codeowners")
+@click.option("--write", is_flag=True, help="Update the managed block in CODEOWNERS (created if absent).")
+@repo_option
+def codeowners_cmd(write: bool, repo: str) -> int:
+    """Print (or --write) the CODEOWNERS block that gives each contract to its owner."""
+    root = _repo_root(repo)
+    policy = load_policy(WorkTree(root))
+    if policy.catalog is None:
+        raise TierGateError(f"{CATALOG} does not load; run `tiergate validate` and fix it first")
+    for problem in policy.findings:
+        click.echo(f"tiergate: skipping {problem.file}: {problem.message}", err=True)
+    target = next((p for p in codeowners.LOCATIONS if (root / p).exists()), "CODEOWNERS")
+    owned = [(doc.path, contract.owner) for contract, doc in policy.valid_contracts()]
+    block = codeowners.managed_block(policy.catalog.platform_owner, target, owned)
+    if not write:
+        click.echo(block, nl=False)
+        return EXIT_OK
+    old = (root / target).read_text(encoding="utf-8") if (root / target).exists() else ""
+    try:
+        new = codeowners.replace_block(old, block)
+    except codeowners.CodeownersError as err:
+        raise TierGateError(f"{target}:{err.line}: {err}") from None
+    if new == old:
+        click.echo(f"{target} is up to date")
+    else:
+        _atomic_write(root / target, new)
+        click.echo(f"updated {target}")
+    return EXIT_OK
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tiergate-tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise TierGateError(f"cannot write {path}: {err.strerror}") from None
+
+
+@cli.command("schema")
+@click.option("--write", is_flag=True, help="Regenerate schemas/ from the models.")
+@repo_option
+def schema_cmd(write: bool, repo: str) -> int:
+    """Check (or --write) the JSON Schemas in schemas/ that editors use."""
+    root = Path(repo).resolve()
+    if write:
+        for name in schema.write(root):
+            click.echo(f"wrote {name}")
+        return EXIT_OK
+    stale = schema.stale(root)
+    for name in stale:
+        click.echo(f"{name} is stale; run `tiergate schema --write`", err=True)
+    return EXIT_VIOLATION if stale else EXIT_OK
+
+
+@cli.command("rules")
+def rules_cmd() -> int:
+    """List every rule id as a Markdown table."""
+    click.echo("| id | name | severity | what it means |\n|---|---|---|---|")
+    for rule in RULES.values():
+        click.echo(f"| {rule.id} | {rule.name} | {rule.severity} | {rule.summary} |")
+    return EXIT_OK
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    """Entry point: map every outcome to 0/1/2 and one clear line; never a traceback."""
+    try:
+        code = cli.main(args=argv, prog_name="tiergate", standalone_mode=False)
+    except click.ClickException as err:
+        err.show()
+        code = EXIT_CANNOT_DECIDE
+    except click.exceptions.Abort:
+        click.echo("tiergate: aborted", err=True)
+        code = EXIT_CANNOT_DECIDE
+    except TierGateError as err:
+        click.echo(f"tiergate: error: {err}", err=True)
+        code = err.exit_code
+    except LoadError as err:
+        click.echo(f"tiergate: error: {err.message}", err=True)
+        code = EXIT_CANNOT_DECIDE
+    except Exception as err:  # noqa: BLE001 - the last line of defence against tracebacks
+        if os.environ.get("TIERGATE_DEBUG"):
+            raise
+        click.echo(f"tiergate: internal error: {type(err).__name__}: {err} (set TIERGATE_DEBUG=1 for details and report it)", err=True)
+        code = EXIT_CANNOT_DECIDE
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

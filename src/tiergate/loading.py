@@ -1,0 +1,245 @@
+"""Safe reading of policy files: YAML with line marks, JSON Lines, and paths that stay inside.
+
+Policy files decide what a merge gate lets through, so reading them is defensive: duplicate
+keys are errors (YAML would keep the last one silently), alias expansion is bounded, sizes are
+capped, and every value keeps the line it came from so findings can point at it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Iterable, Protocol
+
+import yaml
+
+try:  # libyaml is ~10x faster; the pure-Python loader is the same grammar.
+    from yaml import CSafeLoader as _SafeLoader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
+MAX_YAML_BYTES = 1 << 20
+MAX_JSONL_BYTES = 64 << 20
+MAX_NODES = 50_000
+MAX_DEPTH = 64
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+Path_ = tuple[Any, ...]
+
+
+class LoadError(Exception):
+    """A file (or one line of it) cannot be used; carries the rule id and the location."""
+
+    def __init__(self, rule: str, message: str, line: int = 0, column: int = 0) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.message = message
+        self.line = line
+        self.column = column
+
+
+@dataclass
+class Document:
+    """A parsed YAML mapping plus where each value and key stood in the file."""
+
+    path: str
+    data: dict[str, Any]
+    marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    key_marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+
+    def locate(self, loc: Iterable[Any], key: bool = False) -> tuple[int, int]:
+        """Line and column of the deepest known prefix of ``loc`` (1-based)."""
+        parts = tuple(loc)
+        table = self.key_marks if key else self.marks
+        for end in range(len(parts), -1, -1):
+            prefix = parts[:end]
+            if prefix in table:
+                return table[prefix]
+            if key and prefix in self.marks:
+                return self.marks[prefix]
+        return (1, 1)
+
+    def line(self, *loc: Any) -> int:
+        return self.locate(loc)[0]
+
+
+def decode_utf8(raw: bytes) -> str:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise LoadError("TG005", f"not UTF-8 text (byte {err.start}); save the file as UTF-8", line) from None
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def _check_size(raw: bytes, limit: int) -> None:
+    if len(raw) > limit:
+        raise LoadError("TG004", f"file is {len(raw)} bytes, over the {limit}-byte limit; split it or trim it")
+
+
+class _Builder:
+    """Turns a composed node graph into plain data, counting every node it expands."""
+
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+        self.count = 0
+        self.marks: dict[Path_, tuple[int, int]] = {}
+        self.key_marks: dict[Path_, tuple[int, int]] = {}
+
+    def build(self, node: yaml.Node, path: Path_) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise LoadError("TG003", f"document expands to more than {MAX_NODES} nodes (anchors/aliases?); write the values out", *_mark(node))
+        if len(path) > MAX_DEPTH:
+            raise LoadError("TG001", f"nesting deeper than {MAX_DEPTH} levels", *_mark(node))
+        self.marks[path] = _mark(node)
+        if isinstance(node, yaml.ScalarNode):
+            return self.loader.construct_object(node)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(child, path + (i,)) for i, child in enumerate(node.value)]
+        return self._mapping(node, path)
+
+    def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[Any, Any]:
+        result: dict[Any, Any] = {}
+        first_seen: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == MERGE_TAG:
+                raise LoadError("TG003", "merge keys (<<) are not supported; write the keys out", *_mark(key_node))
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise LoadError("TG001", "mapping keys must be plain scalars", *_mark(key_node))
+            key = self.loader.construct_object(key_node)
+            line = _mark(key_node)[0]
+            if key in first_seen:
+                raise LoadError("TG002", f"duplicate key '{key}' (first at line {first_seen[key]}); keep one", *_mark(key_node))
+            first_seen[key] = line
+            self.key_marks[path + (key,)] = _mark(key_node)
+            result[key] = self.build(value_node, path + (key,))
+        return result
+
+
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    return (node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def parse_yaml(raw: bytes, path: str, limit: int = MAX_YAML_BYTES) -> Document:
+    """Parse one YAML document that must be a mapping; raise LoadError with a location."""
+    _check_size(raw, limit)
+    text = decode_utf8(raw)
+    loader = _SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise LoadError("TG006", "file is empty; it must hold a YAML mapping")
+        if not isinstance(node, yaml.MappingNode):
+            raise LoadError("TG006", "top level must be a mapping (key: value), not a list or a scalar", *_mark(node))
+        builder = _Builder(loader)
+        data = builder.build(node, ())
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        raise LoadError("TG001", f"invalid YAML: {err.problem or err.context}", line, col) from None
+    except yaml.YAMLError as err:
+        raise LoadError("TG001", f"invalid YAML: {err}") from None
+    except RecursionError:
+        raise LoadError("TG001", "invalid YAML: nesting too deep") from None
+    finally:
+        loader.dispose()
+    return Document(path, data, builder.marks, builder.key_marks)
+
+
+def parse_jsonl(raw: bytes, limit: int = MAX_JSONL_BYTES) -> list[dict[str, Any]]:
+    """Parse JSON Lines where every non-blank line is an object; blank lines are skipped."""
+    _check_size(raw, limit)
+    text = decode_utf8(raw)
+    lines = [line for line in text.split("\n")]
+    try:  # one call for the whole file is much faster than one per line
+        objects = json.loads("[" + ",".join(line for line in lines if line.strip()) + "]")
+    except ValueError:
+        objects = None
+    if objects is not None and all(type(obj) is dict for obj in objects):
+        return objects
+    return _parse_jsonl_slow(lines)
+
+
+def _parse_jsonl_slow(lines: list[str]) -> list[dict[str, Any]]:
+    """Line-by-line parse, only to say which line is wrong."""
+    out: list[dict[str, Any]] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError as err:
+            raise LoadError("TG316", f"line is not valid JSON: {err.msg}", number, err.colno) from None
+        if type(obj) is not dict:
+            raise LoadError("TG316", "each line must be a JSON object", number)
+        out.append(obj)
+    return out
+
+
+def check_ref(ref: str, under: str) -> str:
+    """Normalise a repo-relative reference and make sure it stays under ``under``/.
+
+    Raises TG007 for absolute or escaping paths and TG315 for paths outside ``under``.
+    """
+    if not isinstance(ref, str) or not ref.strip():
+        raise LoadError("TG007", "path is empty")
+    if ref.startswith(("/", "\\")) or "\\" in ref or (len(ref) > 1 and ref[1] == ":"):
+        raise LoadError("TG007", f"'{ref}' must be a relative path with forward slashes, e.g. {under}/...")
+    parts = PurePosixPath(ref).parts
+    if ".." in parts:
+        raise LoadError("TG007", f"'{ref}' uses '..'; name the file by its path from the repository root")
+    clean = "/".join(p for p in parts if p != ".")
+    if not clean.startswith(under.rstrip("/") + "/"):
+        raise LoadError("TG315", f"'{ref}' is outside {under}/; evidence lives under {under}/")
+    return clean
+
+
+class Tree(Protocol):
+    """A read-only view of repository files (the working tree, or a git revision)."""
+
+    def read(self, rel: str, limit: int) -> bytes: ...
+
+    def exists(self, rel: str) -> bool: ...
+
+    def files(self, prefix: str) -> list[str]: ...
+
+
+class WorkTree:
+    """The repository as it is on disk; refuses symlinks that lead outside it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+
+    def _resolve(self, rel: str) -> Path:
+        real = (self.root / rel).resolve()
+        if real != self.root and self.root not in real.parents:
+            raise LoadError("TG007", f"'{rel}' is a symlink pointing outside the repository; replace it with the file itself")
+        return real
+
+    def read(self, rel: str, limit: int) -> bytes:
+        real = self._resolve(rel)
+        try:
+            if not real.is_file():
+                raise LoadError("TG008", f"'{rel}' does not exist (or is not a file)")
+            if real.stat().st_size > limit:
+                raise LoadError("TG004", f"'{rel}' is over the {limit}-byte limit; split it or trim it")
+            return real.read_bytes()
+        except OSError as err:
+            raise LoadError("TG008", f"cannot read '{rel}': {err.strerror}") from None
+
+    def exists(self, rel: str) -> bool:
+        return os.path.lexists(self.root / rel)
+
+    def files(self, prefix: str) -> list[str]:
+        base = self.root / prefix
+        if not base.is_dir():
+            return []
+        out = []
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            rel_dir = Path(dirpath).relative_to(self.root).as_posix()
+            out.extend(f"{rel_dir}/{name}" for name in sorted(filenames))
+        return out

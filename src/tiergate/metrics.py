@@ -1,0 +1,118 @@
+"""SLO metrics, computed from per-sample records.
+
+Scores are never typed by hand: they are recomputed from the records every time evidence is
+checked, so a score is only as good as the records that anyone can re-read.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Callable, Literal, Optional
+
+MetricName = Literal["accuracy", "exact_match", "macro_f1", "rubric_mean", "pass_rate"]
+RUBRIC_MAX = 10.0
+SCORE_DIGITS = 6
+
+
+class RecordError(ValueError):
+    """A record lacks what its metric needs; ``index`` is the 0-based record position."""
+
+    def __init__(self, index: int, message: str) -> None:
+        super().__init__(message)
+        self.index = index
+
+
+@dataclass(frozen=True)
+class Score:
+    value: float
+    successes: Optional[int] = None
+    total: int = 0
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    fields: tuple[str, ...]
+    max_value: float
+    proportion: bool
+    compute: Callable[[list[dict[str, Any]]], Score]
+
+
+def _require(records: list[dict[str, Any]], names: tuple[str, ...]) -> None:
+    for index, record in enumerate(records):
+        for name in ("id",) + names:
+            if name not in record:
+                raise RecordError(index, f"record is missing '{name}'")
+
+
+def _canonical(value: Any) -> str:
+    if isinstance(value, str):
+        value = value.strip()
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _proportion(hits: int, total: int) -> Score:
+    return Score(round(hits / total, SCORE_DIGITS), hits, total)
+
+
+def _accuracy(records: list[dict[str, Any]]) -> Score:
+    hits = sum(1 for r in records if r["output"] == r["expected"] and type(r["output"]) is type(r["expected"]))
+    return _proportion(hits, len(records))
+
+
+def _exact_match(records: list[dict[str, Any]]) -> Score:
+    hits = sum(1 for r in records if _canonical(r["output"]) == _canonical(r["expected"]))
+    return _proportion(hits, len(records))
+
+
+def _pass_rate(records: list[dict[str, Any]]) -> Score:
+    for index, record in enumerate(records):
+        if type(record["passed"]) is not bool:
+            raise RecordError(index, "'passed' must be true or false")
+    return _proportion(sum(1 for r in records if r["passed"]), len(records))
+
+
+def _rubric_mean(records: list[dict[str, Any]]) -> Score:
+    for index, record in enumerate(records):
+        value = record["score"]
+        if type(value) not in (int, float) or not 0 <= value <= RUBRIC_MAX:
+            raise RecordError(index, f"'score' must be a number from 0 to {RUBRIC_MAX:g}")
+    return Score(round(sum(r["score"] for r in records) / len(records), SCORE_DIGITS), None, len(records))
+
+
+def _macro_f1(records: list[dict[str, Any]]) -> Score:
+    for index, record in enumerate(records):
+        for name in ("expected", "output"):
+            if not isinstance(record[name], (str, int, bool)):
+                raise RecordError(index, f"'{name}' must be a label (string, integer or boolean) for macro_f1")
+    labels = {_canonical(r["expected"]) for r in records} | {_canonical(r["output"]) for r in records}
+    total = 0.0
+    for label in labels:
+        tp = sum(1 for r in records if _canonical(r["expected"]) == label and _canonical(r["output"]) == label)
+        fp = sum(1 for r in records if _canonical(r["expected"]) != label and _canonical(r["output"]) == label)
+        fn = sum(1 for r in records if _canonical(r["expected"]) == label and _canonical(r["output"]) != label)
+        total += 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+    return Score(round(total / len(labels), SCORE_DIGITS), None, len(records))
+
+
+METRICS: dict[str, Metric] = {
+    "accuracy": Metric("accuracy", ("expected", "output"), 1.0, True, _accuracy),
+    "exact_match": Metric("exact_match", ("expected", "output"), 1.0, True, _exact_match),
+    "macro_f1": Metric("macro_f1", ("expected", "output"), 1.0, False, _macro_f1),
+    "rubric_mean": Metric("rubric_mean", ("score",), RUBRIC_MAX, False, _rubric_mean),
+    "pass_rate": Metric("pass_rate", ("passed",), 1.0, True, _pass_rate),
+}
+
+
+def compute(metric: str, records: list[dict[str, Any]]) -> Score:
+    """Score ``records`` with ``metric``; RecordError names the first unusable record."""
+    if not records:
+        raise RecordError(0, "records file holds no records")
+    spec = METRICS[metric]
+    _require(records, spec.fields)
+    return spec.compute(records)
+
+
+def needs_expected(metric: str) -> bool:
+    return "expected" in METRICS[metric].fields

@@ -1,0 +1,211 @@
+"""Pydantic models of the catalog, the quality contracts and the eval artifacts.
+
+Strict mode on purpose: a policy file that says ``threshold: "0.9"`` is a typo waiting to be
+misread, so strings are not coerced to numbers and unknown keys are rejected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from tiergate.metrics import METRICS, MetricName
+
+Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", description="lowercase letters, digits and dashes")]
+Owner = Annotated[
+    str,
+    Field(
+        pattern=r"^(@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:/[A-Za-z0-9._-]+)?|[^@\s]+@[^@\s]+\.[^@\s]+)$",
+        description="GitHub @user, @org/team, or an e-mail address",
+    ),
+]
+ModelId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][\w.-]*/[\w.:@/-]+$", description="LiteLLM-style provider/model id")]
+PerMillion = Annotated[float, Field(ge=0, le=10_000, description="USD per million tokens")]
+Tokens = Annotated[int, Field(gt=0, le=100_000_000)]
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+Days = Annotated[int, Field(ge=1, le=3650)]
+TaskClass = Literal["pattern-matching", "compositional", "reasoning-intensive"]
+Impact = Literal["low", "medium", "high"]
+Signal = Literal[
+    "label_outside_set",
+    "schema_invalid",
+    "tool_error",
+    "judge_score_below",
+    "self_consistency_below",
+    "confidence_below",
+]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+# --- catalog ---------------------------------------------------------------------------
+
+
+class PriceBand(Strict):
+    max_input_per_mtok: PerMillion
+    max_output_per_mtok: PerMillion
+
+
+class ModelEntry(Strict):
+    id: ModelId
+    input_per_mtok: PerMillion
+    output_per_mtok: PerMillion
+    context_window: Tokens
+    max_output_tokens: Tokens
+
+
+class Tier(Strict):
+    id: Identifier
+    description: str = ""
+    revised: dt.date = Field(description="when the tier's models or prices last changed")
+    price_band: PriceBand
+    min_completion_tokens: Tokens = Field(description="smallest output budget routers may allow on this tier")
+    models: list[ModelEntry] = Field(min_length=1, description="in order of preference; the first is the primary")
+
+    def model_ids(self) -> set[str]:
+        return {m.id for m in self.models}
+
+
+class Defaults(Strict):
+    review_cadence_days: Days = 90
+    max_evidence_age_days: Days = 90
+
+
+class Catalog(Strict):
+    platform_owner: Owner
+    defaults: Defaults = Defaults()
+    tiers: list[Tier] = Field(min_length=1, description="rank order, lowest (cheapest) first")
+
+    def rank(self, tier_id: str) -> Optional[int]:
+        for index, tier in enumerate(self.tiers):
+            if tier.id == tier_id:
+                return index
+        return None
+
+    def tier(self, tier_id: str) -> Optional[Tier]:
+        rank = self.rank(tier_id)
+        return None if rank is None else self.tiers[rank]
+
+
+# --- contracts -------------------------------------------------------------------------
+
+
+class SLO(Strict):
+    metric: MetricName
+    threshold: float
+    min_samples: Annotated[int, Field(ge=1, le=10_000_000)]
+    eval_set: Annotated[str, Field(min_length=1, description="repo path evals/datasets/<name>.jsonl, or an external URI (scheme://...)")]
+
+    @model_validator(mode="after")
+    def _threshold_in_range(self) -> "SLO":
+        top = METRICS[self.metric].max_value
+        if not 0 < self.threshold <= top:
+            raise ValueError(f"threshold {self.threshold} is out of range for {self.metric}: use a value in (0, {top:g}]")
+        return self
+
+
+class Escalation(Strict):
+    signal: Signal
+    threshold: Optional[float] = Field(default=None, description="required for *_below signals")
+    ceiling: Identifier = Field(description="highest tier escalated traffic may reach")
+
+    @model_validator(mode="after")
+    def _threshold_matches_signal(self) -> "Escalation":
+        needs = self.signal.endswith("_below")
+        if needs and self.threshold is None:
+            raise ValueError(f"signal {self.signal} needs a threshold")
+        if not needs and self.threshold is not None:
+            raise ValueError(f"signal {self.signal} takes no threshold; remove it")
+        return self
+
+
+class Cost(Strict):
+    monthly_volume: Annotated[int, Field(ge=0)]
+    avg_input_tokens: Annotated[int, Field(ge=0)]
+    avg_output_tokens: Annotated[int, Field(ge=0, description="includes thinking tokens")]
+    escalation_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
+    note: str = ""
+
+
+class Routing(Strict):
+    p95_input_tokens: Tokens
+    max_output_tokens: Tokens
+    session_pinning: bool = False
+
+
+class Evidence(Strict):
+    passing: Optional[str] = Field(default=None, description="artifact under evals/ that passes the SLO on the authorized tier")
+    failing: list[str] = Field(default_factory=list, description="artifacts under evals/ that miss the SLO on lower tiers")
+
+
+class Contract(Strict):
+    task: Identifier
+    description: Annotated[str, Field(min_length=10, description="the output contract: what the task returns")]
+    task_class: TaskClass = Field(alias="class")
+    owner: Owner
+    impact: Impact
+    slo: SLO
+    tier: Identifier
+    escalation: Optional[Escalation] = None
+    cost: Cost
+    routing: Routing
+    evidence: Evidence = Evidence()
+    reviewed: Optional[dt.date] = Field(default=None, description="last review; null means never reviewed")
+    review_cadence_days: Optional[Days] = None
+
+    @property
+    def ceiling(self) -> str:
+        return self.escalation.ceiling if self.escalation else self.tier
+
+
+# --- eval artifacts --------------------------------------------------------------------
+
+
+class EvalSetRef(Strict):
+    path: Annotated[str, Field(min_length=1)]
+    sha256: Optional[Sha256] = None
+
+
+class RecordsRef(Strict):
+    path: Annotated[str, Field(min_length=1)]
+    sha256: Sha256
+
+
+class Counts(Strict):
+    successes: Annotated[int, Field(ge=0)]
+    total: Annotated[int, Field(ge=1)]
+
+
+class Artifact(Strict):
+    task: Identifier
+    tier: Identifier
+    model: ModelId
+    metric: MetricName
+    score: float
+    counts: Optional[Counts] = Field(default=None, description="required for proportion metrics")
+    samples: Annotated[int, Field(ge=1)]
+    run_at: dt.datetime
+    eval_set: EvalSetRef
+    records: RecordsRef
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Artifact":
+        proportion = METRICS[self.metric].proportion
+        if proportion and self.counts is None:
+            raise ValueError(f"{self.metric} artifacts need counts: {{successes, total}}")
+        if not proportion and self.counts is not None:
+            raise ValueError(f"{self.metric} is not a proportion; remove counts")
+        if self.run_at.tzinfo is None:
+            raise ValueError("run_at needs a timezone, e.g. 2026-10-02T09:00:00Z")
+        if not is_external(self.eval_set.path) and self.eval_set.sha256 is None:
+            raise ValueError("eval_set.sha256 is required for an eval set in the repository")
+        return self
+
+
+def is_external(eval_set: str) -> bool:
+    """An eval set kept outside the repository is named by a URI; anything else is a repo path."""
+    return "://" in eval_set

@@ -1,0 +1,69 @@
+"""Reporters: findings in, text out. The only code that formats findings for people or CI."""
+
+from __future__ import annotations
+
+import json
+from typing import Callable
+
+from tiergate.findings import Finding, Result
+
+
+def _where(f: Finding) -> str:
+    parts = [f.file]
+    if f.line:
+        parts.append(str(f.line))
+        if f.column:
+            parts.append(str(f.column))
+    return ":".join(parts)
+
+
+def _summary(result: Result) -> str:
+    findings = result.sorted()
+    errors = sum(1 for f in findings if f.severity == "error")
+    warnings = len(findings) - errors
+    verdict = "FAILED" if errors else "ok"
+    return f"{verdict}: {errors} error(s), {warnings} warning(s) in {result.contracts} contract(s), {result.artifacts} artifact(s)"
+
+
+def text(result: Result) -> str:
+    lines = [f"{_where(f)}: {f.severity} {f.rule} {f.name}: {f.message}" for f in result.sorted()]
+    lines.append(_summary(result))
+    return "\n".join(lines) + "\n"
+
+
+def as_json(result: Result) -> str:
+    payload = {
+        "ok": result.ok,
+        "findings": [
+            {"rule": f.rule, "name": f.name, "severity": f.severity, "file": f.file, "line": f.line, "column": f.column, "message": f.message}
+            for f in result.sorted()
+        ],
+    }
+    return json.dumps(payload, indent=2) + "\n"
+
+
+def _escape_data(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(value: str) -> str:
+    return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotation(f: Finding) -> str:
+    props = [f"file={_escape_property(f.file)}"]
+    if f.line:
+        props.append(f"line={f.line}")
+        if f.column:
+            props.append(f"col={f.column}")
+    props.append(f"title={_escape_property(f'{f.rule} {f.name}')}")
+    return f"::{f.severity} {','.join(props)}::{_escape_data(f.message)}"
+
+
+def github(result: Result) -> str:
+    """Annotations for the Actions UI, then the full text report (the UI shows only ten per step)."""
+    lines = [annotation(f) for f in result.sorted()]
+    return "\n".join(lines) + ("\n" if lines else "") + text(result)
+
+
+REPORTERS: dict[str, Callable[[Result], str]] = {"text": text, "json": as_json, "github": github}

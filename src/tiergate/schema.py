@@ -1,0 +1,40 @@
+"""JSON Schemas for editors, generated from the pydantic models (the one source of truth)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from tiergate.models import Artifact, Catalog, Contract
+
+SCHEMA_DIR = "schemas"
+SCHEMAS: dict[str, type[BaseModel]] = {
+    "catalog.schema.json": Catalog,
+    "contract.schema.json": Contract,
+    "artifact.schema.json": Artifact,
+}
+
+
+def render(model: type[BaseModel]) -> str:
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", **model.model_json_schema(by_alias=True)}
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+
+
+def stale(root: Path) -> list[str]:
+    """Schema files under ``root/schemas`` that differ from what the models generate."""
+    out = []
+    for name, model in SCHEMAS.items():
+        path = root / SCHEMA_DIR / name
+        if not path.is_file() or path.read_text(encoding="utf-8") != render(model):
+            out.append(f"{SCHEMA_DIR}/{name}")
+    return out
+
+
+def write(root: Path) -> list[str]:
+    (root / SCHEMA_DIR).mkdir(exist_ok=True)
+    written = stale(root)
+    for name, model in SCHEMAS.items():
+        (root / SCHEMA_DIR / name).write_text(render(model), encoding="utf-8")
+    return written
