@@ -288,7 +288,7 @@ def write_artifact(
         eval_set={"path": contract.slo.eval_set, **({"sha256": dataset.sha256} if dataset else {})},
         records={"path": rec_rel, "sha256": sha256_hex(body)},
     )
-    text = ARTIFACT_SCHEMA_COMMENT + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    text = ARTIFACT_SCHEMA_COMMENT + yaml.dump(data, Dumper=_ArtifactDumper, sort_keys=False, allow_unicode=True)
     (root / folder).mkdir(parents=True, exist_ok=True)
     _write_new(root / rec_rel, body)
     try:
@@ -297,6 +297,18 @@ def write_artifact(
         (root / rec_rel).unlink(missing_ok=True)
         raise
     return art_rel
+
+
+class _ArtifactDumper(yaml.SafeDumper):
+    """Writes times as ISO 8601 with a 'Z', which YAML still reads back as a timestamp."""
+
+
+def _represent_datetime(dumper: yaml.SafeDumper, value: dt.datetime) -> yaml.Node:
+    text = value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dumper.represent_scalar("tag:yaml.org,2002:timestamp", text)
+
+
+_ArtifactDumper.add_representer(dt.datetime, _represent_datetime)
 
 
 def _write_new(path: Path, body: bytes) -> None:
