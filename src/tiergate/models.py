@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from tiergate.metrics import METRICS, MetricName
 
@@ -100,27 +100,33 @@ class SLO(Strict):
     min_samples: Annotated[int, Field(ge=1, le=10_000_000)]
     eval_set: Annotated[str, Field(min_length=1, description="repo path evals/datasets/<name>.jsonl, or an external URI (scheme://...)")]
 
-    @model_validator(mode="after")
-    def _threshold_in_range(self) -> "SLO":
-        top = METRICS[self.metric].max_value
-        if not 0 < self.threshold <= top:
-            raise ValueError(f"threshold {self.threshold} is out of range for {self.metric}: use a value in (0, {top:g}]")
-        return self
+    @field_validator("threshold")
+    @classmethod
+    def _threshold_in_range(cls, value: float, info: ValidationInfo) -> float:
+        metric = info.data.get("metric")
+        top = METRICS[metric].max_value if metric else float("inf")
+        if not 0 < value <= top:
+            raise ValueError(f"threshold {value:g} is out of range for {metric}: use a value in (0, {top:g}]")
+        return value
 
 
 class Escalation(Strict):
     signal: Signal
-    threshold: Optional[float] = Field(default=None, description="required for *_below signals")
+    threshold: Optional[float] = Field(default=None, validate_default=True, description="required for *_below signals")
     ceiling: Identifier = Field(description="highest tier escalated traffic may reach")
 
-    @model_validator(mode="after")
-    def _threshold_matches_signal(self) -> "Escalation":
-        needs = self.signal.endswith("_below")
-        if needs and self.threshold is None:
-            raise ValueError(f"signal {self.signal} needs a threshold")
-        if not needs and self.threshold is not None:
-            raise ValueError(f"signal {self.signal} takes no threshold; remove it")
-        return self
+    @field_validator("threshold")
+    @classmethod
+    def _threshold_matches_signal(cls, value: Optional[float], info: ValidationInfo) -> Optional[float]:
+        signal = info.data.get("signal")
+        if signal is None:
+            return value
+        needs = signal.endswith("_below")
+        if needs and value is None:
+            raise ValueError(f"signal {signal} needs a threshold")
+        if not needs and value is not None:
+            raise ValueError(f"signal {signal} takes no threshold; remove it")
+        return value
 
 
 class Cost(Strict):

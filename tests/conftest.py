@@ -1,0 +1,83 @@
+"""Shared fixtures: a private copy of the example governance repo, and the real CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tiergate.cli import main
+
+PROJECT = Path(__file__).resolve().parent.parent
+EXAMPLE_PARTS = ("policy", "evals", "schemas", "CODEOWNERS")
+AS_OF = "2026-11-20"  # inside the example evidence's freshness window, whatever today is
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+    def rules(self) -> set[str]:
+        return {f["rule"] for f in json.loads(self.out)["findings"]}
+
+
+class Repo:
+    """A throwaway copy of the example repository with small editing helpers."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, rel: str) -> Path:
+        return self.root / rel
+
+    def read(self, rel: str) -> str:
+        return self.path(rel).read_text(encoding="utf-8")
+
+    def write(self, rel: str, text: str | bytes) -> None:
+        target = self.path(rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(text, bytes):
+            target.write_bytes(text)
+        else:
+            target.write_text(text, encoding="utf-8")
+
+    def replace(self, rel: str, old: str, new: str) -> None:
+        text = self.read(rel)
+        assert old in text, f"{old!r} not in {rel}"
+        self.write(rel, text.replace(old, new, 1))
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> Run:
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+    captured = capsys.readouterr()
+    return Run(int(exit_info.value.code or 0), captured.out, captured.err)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    root = tmp_path / "repo"
+    root.mkdir()
+    for part in EXAMPLE_PARTS:
+        src = PROJECT / part
+        if src.is_dir():
+            shutil.copytree(src, root / part)
+        else:
+            shutil.copy2(src, root / part)
+    return Repo(root)
+
+
+@pytest.fixture
+def validate(repo: Repo, capsys: pytest.CaptureFixture[str]):
+    """Run `tiergate validate --format json` on the fixture repo."""
+
+    def run(*extra: str) -> Run:
+        return cli(capsys, "validate", "--repo", str(repo.root), "--format", "json", "--as-of", AS_OF, *extra)
+
+    return run
