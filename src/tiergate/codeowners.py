@@ -10,11 +10,13 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
+from tiergate.models import OWNER_PATTERN
+
 LOCATIONS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 BEGIN = "# BEGIN tiergate managed block: regenerate with `tiergate codeowners --write`"
 END = "# END tiergate managed block"
 PLATFORM_PATHS = ("/policy/tiers.yaml", "/.github/", "/src/")
-_OWNER = re.compile(r"^(@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:/[A-Za-z0-9._-]+)?|[^@\s]+@[^@\s]+\.[^@\s]+)$")
+_OWNER = re.compile(OWNER_PATTERN)
 
 
 class CodeownersError(ValueError):

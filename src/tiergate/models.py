@@ -14,13 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from tiergate.metrics import METRICS, MetricName
 
 Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", description="lowercase letters, digits and dashes")]
-Owner = Annotated[
-    str,
-    Field(
-        pattern=r"^(@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:/[A-Za-z0-9._-]+)?|[^@\s]+@[^@\s]+\.[^@\s]+)$",
-        description="GitHub @user, @org/team, or an e-mail address",
-    ),
-]
+OWNER_PATTERN = r"^(@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:/[A-Za-z0-9._-]+)?|[^@\s]+@[^@\s]+\.[^@\s]+)$"
+Owner = Annotated[str, Field(pattern=OWNER_PATTERN, description="GitHub @user, @org/team, or an e-mail address")]
 ModelId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][\w.-]*/[\w.:@/-]+$", description="LiteLLM-style provider/model id")]
 PerMillion = Annotated[float, Field(ge=0, le=10_000, description="USD per million tokens")]
 Tokens = Annotated[int, Field(gt=0, le=100_000_000)]
