@@ -14,6 +14,7 @@ from tiergate import __version__, codeowners, report, schema
 from tiergate.errors import EXIT_CANNOT_DECIDE, EXIT_OK, EXIT_VIOLATION, TierGateError
 from tiergate.evidence import write_artifact
 from tiergate.findings import RULES
+from tiergate.gate import check as run_check
 from tiergate.loading import MAX_JSONL_BYTES, LoadError, WorkTree
 from tiergate.policy import CATALOG, load_contract, load_policy
 from tiergate.rules import validate as run_validate
@@ -55,6 +56,29 @@ def validate(repo: str, fmt: str, as_of: Optional[dt.datetime]) -> int:
     """
     result = run_validate(WorkTree(_repo_root(repo)), _now(as_of))
     click.echo(report.REPORTERS[fmt](result), nl=False)
+    return EXIT_OK if result.ok else EXIT_VIOLATION
+
+
+@cli.command()
+@click.option("--base", "base_ref", required=True, help="Base branch or ref, e.g. origin/main.")
+@repo_option
+@click.option("--format", "fmt", type=FORMAT, default="text", show_default=True)
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Evaluate evidence age as of this date (default: now).")
+def check(base_ref: str, repo: str, fmt: str, as_of: Optional[dt.datetime]) -> int:
+    """Judge the change since the merge base with BASE: the merge gate.
+
+    Exit 0 when the change may merge, 1 when it breaks a rule, 2 when it cannot compare
+    (unknown ref, shallow clone, not a git repository): the gate fails closed.
+    """
+    result = run_check(_repo_root(repo), base_ref, _now(as_of))
+    click.echo(report.REPORTERS[fmt](result), nl=False)
+    summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if fmt == "github" and summary_path:
+        try:
+            with open(summary_path, "a", encoding="utf-8") as handle:
+                handle.write(report.step_summary("tiergate policy gate", result, result.tier_changes))
+        except OSError as err:
+            raise TierGateError(f"cannot write GITHUB_STEP_SUMMARY ({summary_path}): {err.strerror}") from None
     return EXIT_OK if result.ok else EXIT_VIOLATION
 
 

@@ -73,6 +73,15 @@ _RULES = [
     Rule("TG702", "contract-owner", "error", "CODEOWNERS does not give a contract file to the contract's owner."),
     Rule("TG703", "platform-owner", "error", "CODEOWNERS does not give the catalog, the gate or CODEOWNERS itself to the platform owner."),
     Rule("TG704", "codeowners-syntax", "error", "A CODEOWNERS line uses syntax GitHub ignores or rejects."),
+    # Merge gate (`tiergate check`): the change against its base branch.
+    Rule("TG801", "tier-upgrade-unproven", "error", "The tier rose without a valid failing artifact for every tier from the old tier up to the new one."),
+    Rule("TG802", "failure-inconclusive", "error", "A failing artifact misses the threshold only within noise; more samples are needed."),
+    Rule("TG803", "ceiling-raise-unproven", "error", "The escalation ceiling rose without a valid failing artifact of the old ceiling tier."),
+    Rule("TG804", "goalposts-moved", "error", "The SLO was tightened in the same change that raises the tier or ceiling."),
+    Rule("TG805", "bar-lowered", "warning", "The SLO threshold was lowered or the escalation removed; the owner must approve."),
+    Rule("TG806", "evidence-rewritten", "error", "An artifact or records file that exists on the base branch was modified, renamed or deleted."),
+    Rule("TG807", "catalog-change", "warning", "A model moved to a lower tier, a price band rose, or a tier was removed; lists the affected tasks."),
+    Rule("TG808", "gate-change", "warning", "The change touches src/, .github/, CODEOWNERS or the catalog: the platform owner must review."),
 ]
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}

@@ -7,6 +7,7 @@ checked, so a score is only as good as the records that anyone can re-read.
 from __future__ import annotations
 
 import json
+import statistics
 from dataclasses import dataclass
 from typing import Any, Callable, Literal, Optional
 
@@ -28,6 +29,7 @@ class Score:
     value: float
     successes: Optional[int] = None
     total: int = 0
+    spread: float = 0.0  # sample standard deviation, for mean metrics
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,9 @@ def _rubric_mean(records: list[dict[str, Any]]) -> Score:
         value = record["score"]
         if type(value) not in (int, float) or not 0 <= value <= RUBRIC_MAX:
             raise RecordError(index, f"'score' must be a number from 0 to {RUBRIC_MAX:g}")
-    return Score(round(sum(r["score"] for r in records) / len(records), SCORE_DIGITS), None, len(records))
+    values = [float(r["score"]) for r in records]
+    spread = statistics.stdev(values) if len(values) > 1 else 0.0
+    return Score(round(statistics.fmean(values), SCORE_DIGITS), None, len(values), spread)
 
 
 def _macro_f1(records: list[dict[str, Any]]) -> Score:

@@ -68,6 +68,7 @@ class Tier(Strict):
 class Defaults(Strict):
     review_cadence_days: Days = 90
     max_evidence_age_days: Days = 90
+    confidence_level: Annotated[float, Field(gt=0.5, lt=1, description="for judging failing evidence conclusive")] = 0.95
 
 
 class Catalog(Strict):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Callable
+from typing import Any, Callable
+
+from tabulate import tabulate
 
 from tiergate.findings import Finding, Result
 
@@ -67,3 +69,16 @@ def github(result: Result) -> str:
 
 
 REPORTERS: dict[str, Callable[[Result], str]] = {"text": text, "json": as_json, "github": github}
+
+
+def step_summary(title: str, result: Result, tier_changes: list[Any]) -> str:
+    """Markdown for ``GITHUB_STEP_SUMMARY``: the verdict, every tier change, every finding."""
+    lines = [f"## {title}: {'passed' if result.ok else 'failed'}", "", _summary(result), ""]
+    if tier_changes:
+        rows = [(c.task, c.before, c.after, c.evidence, c.verdict) for c in tier_changes]
+        lines += ["### Tier changes", "", tabulate(rows, headers=["task", "from", "to", "evidence", "verdict"], tablefmt="github"), ""]
+    findings = result.sorted()
+    if findings:
+        rows = [(f.severity, f.rule, f"{f.file}:{f.line}" if f.line else f.file, f.message) for f in findings]
+        lines += ["### Findings", "", tabulate(rows, headers=["severity", "rule", "where", "message"], tablefmt="github"), ""]
+    return "\n".join(lines) + "\n"
