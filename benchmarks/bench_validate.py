@@ -95,6 +95,31 @@ def measure(root: Path) -> tuple[float, float, str]:
     return wall, peak_mib, summary
 
 
+def _git(root: Path, *args: str) -> None:
+    env = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "b@example.com", "GIT_COMMITTER_NAME": "bench",
+           "GIT_COMMITTER_EMAIL": "b@example.com", "PATH": "/usr/local/bin:/usr/bin:/bin"}
+    subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
+
+
+def measure_check(root: Path) -> tuple[float, str]:
+    """Commit the repository on main, change one contract on a branch, time the gate."""
+    if not (root / ".git").exists():
+        _git(root, "init", "-q", "-b", "main")
+        _git(root, "add", "-A")
+        _git(root, "commit", "-q", "-m", "bench")
+        _git(root, "checkout", "-q", "-b", "change")
+        contract = root / "policy" / "tasks" / "task-00042.yaml"
+        contract.write_text(contract.read_text().replace("medium", "high"))
+        _git(root, "commit", "-q", "-am", "one contract")
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "tiergate", "check", "--base", "main", "--repo", str(root), "--as-of", "2026-11-20"],
+                          capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"check failed ({done.returncode}): {done.stdout[-2000:]}{done.stderr[-2000:]}")
+    return wall, done.stdout.strip().splitlines()[-1]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="Time tiergate validate on generated repositories.")
     parser.add_argument("--contracts", type=int, nargs="+", default=[500, 5000])
@@ -109,6 +134,8 @@ def main() -> int:
             wall, peak, summary = measure(root)
             print(f"N={n:>6} contracts, {3 * n:>6} artifacts x {RECORDS} records: {wall:6.2f} s wall, "
                   f"peak RSS {peak:7.1f} MiB (max over runs so far) | {summary}")
+            check_wall, check_summary = measure_check(root)
+            print(f"N={n:>6} one-contract change: tiergate check {check_wall:6.2f} s wall | {check_summary}")
     finally:
         if args.keep is None:
             shutil.rmtree(base, ignore_errors=True)
