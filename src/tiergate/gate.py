@@ -50,7 +50,8 @@ def check(root: Path, base_ref: str, now: dt.datetime) -> GateResult:
     head_tree, base_tree = WorkTree(root), gitio.GitTree(base_commit)
     base = load_policy(base_tree, paths=[])
     if base.catalog is None:
-        raise TierGateError(f"{CATALOG} does not load at the merge base {base_commit.hexsha[:12]}; the gate cannot compare against it")
+        raise TierGateError(f"{CATALOG} does not load at the merge base {base_commit.hexsha[:12]}, so the gate cannot compare against it; "
+                            "land the first catalog with `tiergate validate` passing, then the gate applies to later changes")
     head = load_policy(head_tree, paths=[])
     touched = _touched(head_tree, head.catalog, base.catalog, changes)
     for path in touched:
