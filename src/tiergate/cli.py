@@ -18,7 +18,7 @@ from tiergate.gate import check as run_check
 from tiergate.loading import MAX_JSONL_BYTES, LoadError, WorkTree
 from tiergate.policy import CATALOG, load_contract, load_policy
 from tiergate.rules import validate as run_validate
-from tiergate.rules.evidence import utc_now
+from tiergate.rules.context import utc_now
 
 FORMAT = click.Choice(sorted(report.REPORTERS))
 

@@ -153,7 +153,7 @@ def parse_jsonl(raw: bytes, limit: int = MAX_JSONL_BYTES) -> list[dict[str, Any]
     """Parse JSON Lines where every non-blank line is an object; blank lines are skipped."""
     _check_size(raw, limit)
     text = decode_utf8(raw)
-    lines = [line for line in text.split("\n")]
+    lines = text.split("\n")
     try:  # one call for the whole file is much faster than one per line
         objects = json.loads("[" + ",".join(line for line in lines if line.strip()) + "]")
     except ValueError:

@@ -16,3 +16,7 @@ class Context:
     @property
     def today(self) -> dt.date:
         return self.now.date()
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)

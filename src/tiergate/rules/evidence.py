@@ -6,7 +6,6 @@ the lowest tier (burden-of-proof inversion, checked at rest).
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Iterator, Literal, Optional
 
@@ -131,7 +130,3 @@ def _age(ctx: Context, catalog: Catalog, link: Link, where: tuple[str, int]) -> 
     limit = catalog.defaults.max_evidence_age_days
     if age > limit:
         yield finding("TG312", *where, f"{link.info.path} is {age} days old (limit {limit}); re-run the eval and link the new artifact")
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
