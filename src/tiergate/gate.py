@@ -38,8 +38,6 @@ class TierChange:
 
 @dataclass
 class GateResult(Result):
-    base: str = ""
-    changed: int = 0
     tier_changes: list[TierChange] = field(default_factory=list)
 
 
@@ -53,7 +51,7 @@ def check(root: Path, base_ref: str, now: dt.datetime) -> GateResult:
         raise TierGateError(f"{CATALOG} does not load at the merge base {base_commit.hexsha[:12]}, so the gate cannot compare against it; "
                             "land the first catalog with `tiergate validate` passing, then the gate applies to later changes")
     head = load_policy(head_tree, paths=[])
-    touched = _touched(head_tree, head.catalog, base.catalog, changes)
+    touched = _touched(head_tree, changes)
     for path in touched:
         head.contracts.append(load_contract(head, path))
     for change in changes:
@@ -68,8 +66,7 @@ def check(root: Path, base_ref: str, now: dt.datetime) -> GateResult:
     findings.extend(_gate_changes(changes, (head.catalog or base.catalog).platform_owner))
     if head.catalog is not None:
         findings.extend(_catalog_changes(base.catalog, head.catalog, head))
-    result = GateResult(findings, contracts=len(touched), artifacts=len(head.evidence.loaded()),
-                        base=base_commit.hexsha, changed=len(changes))
+    result = GateResult(findings, contracts=len(touched), artifacts=len(head.evidence.loaded()))
     result.tier_changes = _tier_changes(pairs, result)
     return result
 
@@ -82,11 +79,10 @@ def _is_contract(path: str) -> bool:
     return path.startswith(TASKS + "/") and path.endswith(YAML_SUFFIXES)
 
 
-def _touched(tree: Tree, head: Optional[Catalog], base: Catalog, changes: list[gitio.Change]) -> list[str]:
+def _touched(tree: Tree, changes: list[gitio.Change]) -> list[str]:
     paths = {c.path for c in changes if _is_contract(c.path) and c.status != "D"}
     everything = any(c.path == CATALOG or c.path in LOCATIONS or (c.old_path or "") in LOCATIONS for c in changes)
-    evidence = [c.old_path or c.path for c in changes if c.path.startswith(EVALS + "/")]
-    evidence += [c.path for c in changes if c.path.startswith(EVALS + "/")]
+    evidence = {p for c in changes for p in (c.path, c.old_path) if p and p.startswith(EVALS + "/")}
     if everything or evidence:
         needles = [p.encode() for p in evidence] + [p.removesuffix(RECORDS_SUFFIX).encode() for p in evidence]
         for path in contract_paths(tree):

@@ -11,7 +11,7 @@ from typing import Callable, Iterable
 
 from tiergate.findings import Finding, Result, finding
 from tiergate.loading import Tree
-from tiergate.policy import TASKS, Policy, artifact_paths, load_policy
+from tiergate.policy import TASKS, artifact_paths, load_policy
 from tiergate.rules import catalog, contracts, evidence, ownership
 from tiergate.rules.context import Context
 
