@@ -10,15 +10,17 @@ from typing import Any, Optional
 
 import click
 
-from tiergate import __version__, codeowners, report, schema
+from tiergate import __version__, codeowners, cost, cost_report, report, schema
 from tiergate.errors import EXIT_CANNOT_DECIDE, EXIT_OK, EXIT_VIOLATION, TierGateError
 from tiergate.evidence import write_artifact
 from tiergate.findings import RULES
 from tiergate.gate import check as run_check
 from tiergate.loading import MAX_JSONL_BYTES, LoadError, WorkTree
 from tiergate.policy import CATALOG, load_contract, load_policy
+from tiergate.policy import Policy
+from tiergate.rules import cost as cost_rules
 from tiergate.rules import validate as run_validate
-from tiergate.rules.context import utc_now
+from tiergate.rules.context import Context, utc_now
 
 FORMAT = click.Choice(sorted(report.REPORTERS))
 
@@ -149,11 +151,8 @@ def _read_input(path: str) -> bytes:
 def codeowners_cmd(write: bool, repo: str) -> int:
     """Print (or --write) the CODEOWNERS block that gives each contract to its owner."""
     root = _repo_root(repo)
-    policy = load_policy(WorkTree(root))
-    if policy.catalog is None:
-        raise TierGateError(f"{CATALOG} does not load; run `tiergate validate` and fix it first")
-    for problem in policy.findings:
-        click.echo(f"tiergate: skipping {problem.file}: {problem.message}", err=True)
+    policy = _usable_policy(root)
+    assert policy.catalog is not None
     target = next((p for p in codeowners.LOCATIONS if (root / p).exists()), "CODEOWNERS")
     owned = [(doc.path, contract.owner) for contract, doc in policy.valid_contracts()]
     block = codeowners.managed_block(policy.catalog.platform_owner, target, owned)
@@ -170,6 +169,33 @@ def codeowners_cmd(write: bool, repo: str) -> int:
     else:
         _atomic_write(root / target, new)
         click.echo(f"updated {target}")
+    return EXIT_OK
+
+
+def _usable_policy(root: Path) -> Policy:
+    """Load everything; a broken catalog stops the command, a broken contract is skipped aloud."""
+    policy = load_policy(WorkTree(root))
+    if policy.catalog is None:
+        raise TierGateError(f"{CATALOG} does not load; run `tiergate validate` and fix it first")
+    for problem in policy.findings:
+        click.echo(f"tiergate: skipping {problem.file}: {problem.message}", err=True)
+    return policy
+
+
+@cli.command("cost")
+@repo_option
+@click.option("--format", "fmt", type=click.Choice(sorted(cost_report.RENDERERS)), default="table", show_default=True)
+@click.option("--task", "task_id", help="Only this task, with every cost term spelled out.")
+def cost_cmd(repo: str, fmt: str, task_id: Optional[str]) -> int:
+    """What each task really costs: all-in per call and per success, cascade break-even, monthly totals."""
+    policy = _usable_policy(_repo_root(repo))
+    known = sorted(c.task for c, _ in policy.valid_contracts())
+    if task_id is not None and task_id not in known:
+        raise TierGateError(f"no valid contract for task '{task_id}'; known tasks: {', '.join(known) or 'none'}")
+    result = cost.build(policy, only=task_id)
+    findings = sorted((f for f in cost_rules.check(Context(policy, utc_now()))
+                       if task_id is None or f.file == f"policy/tasks/{task_id}.yaml" or f"'{task_id}'" in f.message), key=lambda f: f.sort_key())
+    click.echo(cost_report.RENDERERS[fmt](result, findings, task_id is not None), nl=False)
     return EXIT_OK
 
 

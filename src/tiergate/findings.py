@@ -68,6 +68,9 @@ _RULES = [
     Rule("TG503", "max-output-over-model", "error", "max output tokens exceed what a model of the tier can produce."),
     # Budget inversion.
     Rule("TG601", "budget-inversion", "error", "A high-impact task sits on the lowest tier with no escalation path."),
+    Rule("TG602", "cascade-past-break-even", "warning", "The escalation rate is at or above the break-even rate: routing straight to the ceiling is cheaper."),
+    Rule("TG603", "budget-inversion-cost", "warning", "A high-impact task's all-in cost is mostly failure cost on a cheap tier while a low-impact task sits on the top tier."),
+    Rule("TG604", "cost-note-drift", "warning", "The contract's stated per-call cost differs from the computed all-in cost by more than 25%."),
     # Ownership.
     Rule("TG701", "codeowners-missing", "error", "No CODEOWNERS file in .github/, the root or docs/."),
     Rule("TG702", "contract-owner", "error", "CODEOWNERS does not give a contract file to the contract's owner."),

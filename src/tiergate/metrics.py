@@ -58,14 +58,20 @@ def _proportion(hits: int, total: int) -> Score:
     return Score(round(hits / total, SCORE_DIGITS), hits, total)
 
 
+def _accurate(record: dict[str, Any]) -> bool:
+    return record["output"] == record["expected"] and type(record["output"]) is type(record["expected"])
+
+
+def _matches(record: dict[str, Any]) -> bool:
+    return _canonical(record["output"]) == _canonical(record["expected"])
+
+
 def _accuracy(records: list[dict[str, Any]]) -> Score:
-    hits = sum(1 for r in records if r["output"] == r["expected"] and type(r["output"]) is type(r["expected"]))
-    return _proportion(hits, len(records))
+    return _proportion(sum(1 for r in records if _accurate(r)), len(records))
 
 
 def _exact_match(records: list[dict[str, Any]]) -> Score:
-    hits = sum(1 for r in records if _canonical(r["output"]) == _canonical(r["expected"]))
-    return _proportion(hits, len(records))
+    return _proportion(sum(1 for r in records if _matches(r)), len(records))
 
 
 def _pass_rate(records: list[dict[str, Any]]) -> Score:
@@ -120,3 +126,20 @@ def compute(metric: str, records: list[dict[str, Any]]) -> Score:
 
 def needs_expected(metric: str) -> bool:
     return "expected" in METRICS[metric].fields
+
+
+def misses(metric: str, records: list[dict[str, Any]], threshold: float) -> int:
+    """Count the samples a user would see as failed requests.
+
+    Proportion metrics count the misses directly. A mean or F1 SLO has no per-sample verdict, so
+    a sample misses when its own score is below the SLO threshold (rubric) or its label is wrong
+    (F1): the per-request failure rate the cost model needs.
+    """
+    compute(metric, records)  # validates the records
+    if metric == "rubric_mean":
+        return sum(1 for r in records if float(r["score"]) < threshold)
+    if metric == "pass_rate":
+        return sum(1 for r in records if not r["passed"])
+    if metric == "accuracy":
+        return sum(1 for r in records if not _accurate(r))
+    return sum(1 for r in records if not _matches(r))

@@ -125,11 +125,31 @@ class Escalation(Strict):
         return value
 
 
+Rate = Annotated[float, Field(ge=0, le=1)]
+Usd = Annotated[float, Field(ge=0, le=1_000_000_000, description="US dollars")]
+
+
+class HumanReview(Strict):
+    rate: Rate = Field(description="share of calls handed to a person")
+    cost_per_review: Usd = Field(description="loaded cost of one review")
+
+
+class TrustDamage(Strict):
+    failure_rate: Rate = Field(description="share of calls whose failure a user sees")
+    loss_per_failure: Usd = Field(description="estimated downstream loss of one such failure")
+
+
 class Cost(Strict):
+    """The inputs of the cost model. A term left out counts as zero and is reported as not estimated."""
+
     monthly_volume: Annotated[int, Field(ge=0)]
     avg_input_tokens: Annotated[int, Field(ge=0)]
     avg_output_tokens: Annotated[int, Field(ge=0, description="includes thinking tokens")]
-    escalation_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
+    escalation_rate: Optional[Rate] = Field(default=None, description="share of calls escalated to the next tier")
+    retry_rate: Optional[Rate] = Field(default=None, description="share of calls re-sent on the same tier")
+    human_review: Optional[HumanReview] = None
+    trust_damage: Optional[TrustDamage] = None
+    stated_per_call: Optional[Usd] = Field(default=None, description="the all-in USD per call the note claims; checked by TG604")
     note: str = ""
 
 

@@ -46,6 +46,7 @@ class Policy:
     catalog_doc: Optional[Document] = None
     contracts: list[Loaded] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    complete: bool = False  # every contract of the tree is loaded (validate), not just a change's (check)
     evidence: EvidenceStore = field(init=False)
 
     def __post_init__(self) -> None:
@@ -98,7 +99,7 @@ def load_contract(policy: Policy, path: str) -> Loaded:
 
 def load_policy(tree: Tree, paths: Optional[list[str]] = None) -> Policy:
     """Load the catalog and the given contracts (all of them when ``paths`` is None)."""
-    policy = Policy(tree)
+    policy = Policy(tree, complete=paths is None)
     load_catalog(policy)
     for path in contract_paths(tree) if paths is None else paths:
         policy.contracts.append(load_contract(policy, path))

@@ -27,8 +27,16 @@ def _summary(result: Result) -> str:
     return f"{verdict}: {errors} error(s), {warnings} warning(s) in {result.contracts} contract(s), {result.artifacts} artifact(s)"
 
 
+def line(f: Finding) -> str:
+    return f"{_where(f)}: {f.severity} {f.rule} {f.name}: {f.message}"
+
+
+def finding_dict(f: Finding) -> dict[str, Any]:
+    return {"rule": f.rule, "name": f.name, "severity": f.severity, "file": f.file, "line": f.line, "column": f.column, "message": f.message}
+
+
 def text(result: Result) -> str:
-    lines = [f"{_where(f)}: {f.severity} {f.rule} {f.name}: {f.message}" for f in result.sorted()]
+    lines = [line(f) for f in result.sorted()]
     lines.append(_summary(result))
     return "\n".join(lines) + "\n"
 
@@ -36,10 +44,7 @@ def text(result: Result) -> str:
 def as_json(result: Result) -> str:
     payload = {
         "ok": result.ok,
-        "findings": [
-            {"rule": f.rule, "name": f.name, "severity": f.severity, "file": f.file, "line": f.line, "column": f.column, "message": f.message}
-            for f in result.sorted()
-        ],
+        "findings": [finding_dict(f) for f in result.sorted()],
     }
     return json.dumps(payload, indent=2) + "\n"
 

@@ -12,11 +12,11 @@ from typing import Callable, Iterable
 from tiergate.findings import Finding, Result, finding
 from tiergate.loading import Tree
 from tiergate.policy import TASKS, artifact_paths, load_policy
-from tiergate.rules import catalog, contracts, evidence, ownership
+from tiergate.rules import catalog, contracts, cost, evidence, ownership
 from tiergate.rules.context import Context
 
 Family = Callable[[Context], Iterable[Finding]]
-FAMILIES: tuple[Family, ...] = (catalog.check, contracts.check, evidence.check, ownership.check)
+FAMILIES: tuple[Family, ...] = (catalog.check, contracts.check, cost.check, evidence.check, ownership.check)
 
 
 def run(ctx: Context) -> list[Finding]:
