@@ -47,3 +47,14 @@ def test_policy_gate_is_least_privilege_and_unfiltered():
 def test_a_broken_workflow_is_caught():
     bad = {"on": "push", "jobs": {"x": {"steps": [{"uses": "a@b"}]}}}  # job without runs-on
     assert list(jsonschema.Draft7Validator(_schema()).iter_errors(bad))
+
+
+def test_export_runs_on_default_branch_pushes_and_uploads_every_format():
+    flow = _load(PROJECT / ".github" / "workflows" / "export.yml")
+    assert flow["on"] == {"push": {"branches": ["main"]}} and flow["permissions"] == {"contents": "read"}
+    steps = flow["jobs"]["export"]["steps"]
+    script = "\n".join(step.get("run", "") for step in steps)
+    for fmt in ("json", "litellm", "csv", "markdown"):
+        assert f"tiergate export --format {fmt} -o build/" in script
+    upload = next(step for step in steps if step.get("uses", "").startswith("actions/upload-artifact@"))
+    assert upload["with"]["path"] == "build/" and "${{ github.sha }}" in upload["with"]["name"]

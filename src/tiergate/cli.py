@@ -10,9 +10,10 @@ from typing import Any, Optional
 
 import click
 
-from tiergate import __version__, codeowners, cost, cost_report, report, schema
+from tiergate import __version__, codeowners, cost, cost_report, gitio, report, schema
 from tiergate.errors import EXIT_CANNOT_DECIDE, EXIT_OK, EXIT_VIOLATION, TierGateError
 from tiergate.evidence import write_artifact
+from tiergate.export import EXPORTERS, compile_table
 from tiergate.findings import RULES
 from tiergate.gate import check as run_check
 from tiergate.loading import MAX_JSONL_BYTES, LoadError, WorkTree
@@ -82,6 +83,32 @@ def check(base_ref: str, repo: str, fmt: str, as_of: Optional[dt.datetime]) -> i
         except OSError as err:
             raise TierGateError(f"cannot write GITHUB_STEP_SUMMARY ({summary_path}): {err.strerror}") from None
     return EXIT_OK if result.ok else EXIT_VIOLATION
+
+
+@cli.command("export")
+@click.option("--format", "fmt", type=click.Choice(list(EXPORTERS)), required=True, help="What to write.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically) instead of stdout.")
+@repo_option
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Validate evidence age as of this date (default: now).")
+def export_cmd(fmt: str, output: Optional[str], repo: str, as_of: Optional[dt.datetime]) -> int:
+    """Compile the policy into what routers load: json, litellm, csv or markdown.
+
+    Refuses (exit 1, findings on stderr, nothing written) when the policy fails validation.
+    """
+    root = _repo_root(repo)
+    tree = WorkTree(root)
+    result = run_validate(tree, _now(as_of))
+    if not result.ok:
+        click.echo(report.text(result), err=True, nl=False)
+        click.echo("tiergate: export refused: the policy fails `tiergate validate`; fix the errors above first", err=True)
+        return EXIT_VIOLATION
+    text = EXPORTERS[fmt](compile_table(load_policy(tree), gitio.head_commit(root)))
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        _atomic_write(Path(output), text)
+        click.echo(f"wrote {output}", err=True)
+    return EXIT_OK
 
 
 @cli.group("eval")

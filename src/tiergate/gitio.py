@@ -36,6 +36,14 @@ def open_repo(root: Path) -> git.Repo:
         raise TierGateError(f"{root} is not a git repository; the gate compares against a base branch and needs git history") from None
 
 
+def head_commit(root: Path) -> Optional[str]:
+    """The commit an export describes, or None outside git (or before the first commit)."""
+    try:
+        return git.Repo(root, search_parent_directories=False).head.commit.hexsha
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError, ValueError):
+        return None
+
+
 def merge_base(repo: git.Repo, base_ref: str) -> git.Commit:
     try:
         base = repo.commit(base_ref)

@@ -7,6 +7,7 @@ misread, so strings are not coerced to numbers and unknown keys are rejected.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Annotated, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -31,6 +32,9 @@ Signal = Literal[
     "self_consistency_below",
     "confidence_below",
 ]
+
+
+CONTEXT_GUARD = 0.8
 
 
 class Strict(BaseModel):
@@ -63,6 +67,11 @@ class Tier(Strict):
 
     def model_ids(self) -> set[str]:
         return {m.id for m in self.models}
+
+    @property
+    def context_guard(self) -> int:
+        """Largest input a router may send here: a share of the smallest window, since token counts are estimates."""
+        return math.floor(CONTEXT_GUARD * min(m.context_window for m in self.models))
 
 
 class Defaults(Strict):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from tiergate.export.table import CompiledTable
 from tiergate.models import Artifact, Catalog, Contract
 
 SCHEMA_DIR = "schemas"
@@ -14,6 +15,7 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "catalog.schema.json": Catalog,
     "contract.schema.json": Contract,
     "artifact.schema.json": Artifact,
+    "table.schema.json": CompiledTable,
 }
 
 

@@ -9,9 +9,6 @@ from tiergate.loading import Document
 from tiergate.models import Catalog, Contract
 from tiergate.rules.context import Context
 
-CONTEXT_GUARD = 0.8
-
-
 def check(ctx: Context) -> Iterator[Finding]:
     first_file: dict[str, str] = {}
     for loaded in ctx.policy.contracts:
@@ -52,7 +49,7 @@ def _routing(catalog: Catalog, contract: Contract, doc: Document, rank: int, cei
     tier = catalog.tiers[rank]
     routing = contract.routing
     smallest = min(m.context_window for m in tier.models)
-    if routing.p95_input_tokens > CONTEXT_GUARD * smallest:
+    if routing.p95_input_tokens > tier.context_guard:
         yield finding("TG501", doc.path, doc.line("routing", "p95_input_tokens"),
                       f"p95 input of {routing.p95_input_tokens} tokens exceeds 80% of the smallest context window in tier '{tier.id}' "
                       f"({smallest}); trim the input or choose a tier with larger windows")
