@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from importlib import resources
 
 import jsonschema
@@ -58,3 +60,35 @@ def test_export_runs_on_default_branch_pushes_and_uploads_every_format():
         assert f"tiergate export --format {fmt} -o build/" in script
     upload = next(step for step in steps if step.get("uses", "").startswith("actions/upload-artifact@"))
     assert upload["with"]["path"] == "build/" and "${{ github.sha }}" in upload["with"]["name"]
+
+
+def test_quarterly_review_schedule_and_permissions():
+    flow = _load(PROJECT / ".github" / "workflows" / "quarterly-review.yml")
+    crons = [item["cron"] for item in flow["on"]["schedule"]]
+    assert crons == ["17 6 1 1,4,7,10 *", "43 7 15 * *"]
+    assert all(int(cron.split()[0]) % 2 == 1 for cron in crons)  # odd minutes: away from the top-of-hour rush
+    assert flow["on"]["workflow_dispatch"]["inputs"]["as_of"]["required"] is False
+    assert flow["permissions"] == {"issues": "write", "contents": "read"}
+    step = flow["jobs"]["review"]["steps"][-1]
+    assert step["env"]["GITHUB_TOKEN"] == "${{ secrets.GITHUB_TOKEN }}"
+    assert "${{" not in step["run"]  # inputs reach the script through env, never spliced into it
+    assert '"43 7 15 * *" ]; then mode=(--update-only)' in step["run"]
+    assert "tiergate review open-issue" in step["run"]
+
+
+def test_quarterly_review_script_runs_in_bash(tmp_path):
+    """The step's shell script, run for real with a stand-in tiergate that records its arguments."""
+    step = _load(PROJECT / ".github" / "workflows" / "quarterly-review.yml")["jobs"]["review"]["steps"][-1]
+    stub = tmp_path / "tiergate"
+    stub.write_text('#!/usr/bin/env bash\nprintf "%s|" "$@" >> "$CALLS"; echo >> "$CALLS"\n')
+    stub.chmod(0o755)
+    calls = tmp_path / "calls"
+    for schedule, as_of, expected in [("43 7 15 * *", "", "review|open-issue|--update-only|"),
+                                      ("17 6 1 1,4,7,10 *", "", "review|open-issue|"),
+                                      ("", "2027-01-05", "review|open-issue|--as-of|2027-01-05|")]:
+        calls.write_text("")
+        env = {"PATH": f"{tmp_path}:{os.environ['PATH']}", "CALLS": str(calls), "AS_OF": as_of, "SCHEDULE": schedule,
+               "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
+        done = subprocess.run(["bash", "-e", "-c", step["run"]], env=env, capture_output=True, text=True, timeout=30)
+        assert done.returncode == 0, done.stderr
+        assert calls.read_text().splitlines()[-1] == expected

@@ -10,7 +10,7 @@ from typing import Any, Optional
 
 import click
 
-from tiergate import __version__, codeowners, cost, cost_report, gitio, report, schema
+from tiergate import __version__, codeowners, cost, cost_report, github, gitio, report, review, review_issue, review_report, schema
 from tiergate.errors import EXIT_CANNOT_DECIDE, EXIT_OK, EXIT_VIOLATION, TierGateError
 from tiergate.evidence import write_artifact
 from tiergate.export import EXPORTERS, compile_table
@@ -250,6 +250,67 @@ def schema_cmd(write: bool, repo: str) -> int:
     for name in stale:
         click.echo(f"{name} is stale; run `tiergate schema --write`", err=True)
     return EXIT_VIOLATION if stale else EXIT_OK
+
+
+@cli.group("review")
+def review_group() -> None:
+    """The quarterly review: what is due, and the review issue."""
+
+
+def _as_of_date(as_of: Optional[dt.datetime]) -> dt.date:
+    return as_of.date() if as_of is not None else utc_now().date()
+
+
+def _due(repo: str, as_of: Optional[dt.datetime]) -> tuple[list[review.DueItem], int, dt.date]:
+    policy = _usable_policy(_repo_root(repo))
+    day = _as_of_date(as_of)
+    return review.due_list(policy, day), len(policy.valid_contracts()), day
+
+
+@review_group.command("due")
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Review date (default: today, UTC).")
+@repo_option
+@click.option("--format", "fmt", type=click.Choice(list(review_report.DUE_RENDERERS)), default="table", show_default=True)
+def review_due(as_of: Optional[dt.datetime], repo: str, fmt: str) -> int:
+    """List every assignment due for re-evaluation, with every reason and the cheaper tier to re-test.
+
+    Exit 0 whether or not anything is due; the last line says how many.
+    """
+    items, total, day = _due(repo, as_of)
+    click.echo(review_report.DUE_RENDERERS[fmt](items, total, day), nl=False)
+    return EXIT_OK
+
+
+@review_group.command("open-issue")
+@click.option("--github-repo", help="OWNER/NAME (default: GITHUB_REPOSITORY).")
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Review date (default: today, UTC); names the quarter.")
+@click.option("--dry-run", is_flag=True, help="Print the title and body; call nothing.")
+@click.option("--update-only", is_flag=True, help="Update this quarter's issue if it exists; never open one.")
+@repo_option
+def review_open_issue(github_repo: Optional[str], as_of: Optional[dt.datetime], dry_run: bool, update_only: bool, repo: str) -> int:
+    """Open this quarter's review issue, or update it (ticked boxes kept, unchanged bodies not re-sent).
+
+    Token from GITHUB_TOKEN, API root from GITHUB_API_URL (default https://api.github.com).
+    """
+    items, total, day = _due(repo, as_of)
+    quarter = review.quarter(day)
+    title = review_report.title(quarter)
+
+    def body_for(keep: set[str]) -> str:
+        return review_report.issue_body(items, total, day, quarter, keep)
+
+    if dry_run:
+        click.echo(f"{title}\n\n{body_for(set())}", nl=False)
+        return EXIT_OK
+    environ = dict(os.environ)
+    tracker = github.GitHubIssues(github.repository_from(github_repo, environ), github.token_from_env(environ), github.api_from_env(environ))
+    outcome = review_issue.sync(tracker, title, review_report.marker(quarter), body_for, may_create=bool(items) and not update_only)
+    if outcome.issue is None:
+        why = "nothing is due" if not items else "--update-only"
+        click.echo(f"no {title} issue exists and none was opened ({why}); {len(items)} of {total} assignment(s) due")
+    else:
+        click.echo(f"{outcome.action} #{outcome.issue.number} {outcome.issue.url} ({title}: {len(items)} of {total} due)")
+    return EXIT_OK
 
 
 @cli.command("rules")

@@ -1,0 +1,96 @@
+"""The quarterly review: which assignments are due for re-evaluation, and why.
+
+Due dates come from the policy (last review, cadence, catalog revisions, evidence age), never
+from when a job happened to run, so a late or repeated scheduled run gives the same answer.
+The point of a review is to find downgrades as much as upgrades, so every item also names the
+cheaper tier worth re-testing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Optional
+
+from tiergate.models import Catalog, Contract
+from tiergate.policy import Policy
+
+
+@dataclass(frozen=True)
+class DueItem:
+    contract: Contract
+    path: str
+    reasons: tuple[str, ...]
+    cheaper: Optional[str]  # the next lower tier, worth re-testing for a downgrade
+
+    @property
+    def task(self) -> str:
+        return self.contract.task
+
+    @property
+    def slo(self) -> str:
+        slo = self.contract.slo
+        return f"{slo.metric} >= {slo.threshold:g}"
+
+
+def quarter(day: dt.date) -> str:
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+def cadence(catalog: Catalog, contract: Contract) -> int:
+    return contract.review_cadence_days or catalog.defaults.review_cadence_days
+
+
+def reasons(policy: Policy, contract: Contract, as_of: dt.date) -> list[str]:
+    """Every reason ``contract`` is due on ``as_of``; empty when it is not."""
+    catalog = policy.catalog
+    assert catalog is not None
+    out: list[str] = []
+    reviewed = contract.reviewed
+    if reviewed is None:
+        out.append("never reviewed")
+    else:
+        due = reviewed + dt.timedelta(days=cadence(catalog, contract))
+        if due <= as_of:
+            out.append(f"review was due {due.isoformat()} (every {cadence(catalog, contract)} days)")
+        out.extend(_revised_tiers(catalog, contract, reviewed))
+    out.extend(_evidence(policy, contract, as_of))
+    return out
+
+
+def _revised_tiers(catalog: Catalog, contract: Contract, reviewed: dt.date) -> list[str]:
+    rank, ceiling = catalog.rank(contract.tier), catalog.rank(contract.ceiling)
+    if rank is None or ceiling is None:
+        return []
+    return [f"tier '{tier.id}' revised {tier.revised.isoformat()}, after the last review"
+            for tier in catalog.tiers[rank : max(rank, ceiling) + 1] if tier.revised > reviewed]
+
+
+def _evidence(policy: Policy, contract: Contract, as_of: dt.date) -> list[str]:
+    assert policy.catalog is not None
+    passing = contract.evidence.passing
+    if passing is None:
+        return ["no passing evidence"]
+    info = policy.evidence.artifact(passing)
+    if not info.intact or info.artifact is None:
+        return [f"passing evidence {passing} is missing or unusable (see `tiergate validate`)"]
+    run = info.artifact.run_at.date()
+    limit = policy.catalog.defaults.max_evidence_age_days
+    if (as_of - run).days > limit:
+        return [f"passing evidence from {run.isoformat()} is older than {limit} days"]
+    return []
+
+
+def due_list(policy: Policy, as_of: dt.date) -> list[DueItem]:
+    """Due assignments, grouped by owner then task, for contracts that load and name known tiers."""
+    catalog = policy.catalog
+    assert catalog is not None
+    out = []
+    for contract, doc in policy.valid_contracts():
+        rank = catalog.rank(contract.tier)
+        if rank is None:
+            continue
+        why = reasons(policy, contract, as_of)
+        if why:
+            out.append(DueItem(contract, doc.path, tuple(why), catalog.tiers[rank - 1].id if rank > 0 else None))
+    return sorted(out, key=lambda item: (item.contract.owner.lower(), item.task))

@@ -1,0 +1,112 @@
+"""Renderers for the review: the due list (table, json, markdown) and the body of the review issue."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from itertools import groupby
+from typing import Callable
+
+from tabulate import tabulate
+
+from tiergate.review import DueItem
+
+LABEL = "tier-review"
+HEADERS = ["task", "class", "tier", "SLO", "reviewed", "why due", "cheaper tier to re-test"]
+TICKED = re.compile(r"^- \[[xX]\] \*\*([a-z0-9][a-z0-9-]*)\*\*", re.MULTILINE)
+
+
+def _row(item: DueItem) -> list[str]:
+    c = item.contract
+    return [c.task, c.task_class, c.tier, item.slo, c.reviewed.isoformat() if c.reviewed else "never",
+            "; ".join(item.reasons), item.cheaper or "- (lowest tier)"]
+
+
+def _count(items: list[DueItem], total: int, as_of: dt.date) -> str:
+    return f"{len(items)} of {total} assignment(s) due for re-evaluation as of {as_of.isoformat()}"
+
+
+def due_table(items: list[DueItem], total: int, as_of: dt.date) -> str:
+    rows = [[item.contract.owner] + _row(item) for item in items]
+    table = tabulate(rows, headers=["owner"] + HEADERS, tablefmt="simple", disable_numparse=True) + "\n\n" if rows else ""
+    return table + _count(items, total, as_of) + "\n"
+
+
+def due_markdown(items: list[DueItem], total: int, as_of: dt.date) -> str:
+    rows = [[item.contract.owner] + [_cell(v) for v in _row(item)] for item in items]
+    table = tabulate(rows, headers=["owner"] + HEADERS, tablefmt="github", disable_numparse=True) + "\n\n" if rows else ""
+    return table + _count(items, total, as_of) + "\n"
+
+
+def due_json(items: list[DueItem], total: int, as_of: dt.date) -> str:
+    payload = {
+        "as_of": as_of.isoformat(), "count": len(items), "total": total,
+        "due": [{"task": i.task, "file": i.path, "owner": i.contract.owner, "class": i.contract.task_class, "tier": i.contract.tier,
+                 "slo": {"metric": i.contract.slo.metric, "threshold": i.contract.slo.threshold},
+                 "reviewed": i.contract.reviewed.isoformat() if i.contract.reviewed else None,
+                 "reasons": list(i.reasons), "cheaper_tier": i.cheaper} for i in items],
+    }
+    return json.dumps(payload, indent=2) + "\n"
+
+
+DUE_RENDERERS: dict[str, Callable[[list[DueItem], int, dt.date], str]] = {
+    "table": due_table, "json": due_json, "markdown": due_markdown,
+}
+
+
+# --- the review issue ---------------------------------------------------------------------
+
+
+def marker(quarter: str) -> str:
+    """Hidden in the body; how a later run finds this quarter's issue among all labelled ones."""
+    return f"<!-- tiergate-tier-review: {quarter} -->"
+
+
+def title(quarter: str) -> str:
+    return f"Tier review {quarter}"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def ticked(body: str) -> set[str]:
+    return set(TICKED.findall(body or ""))
+
+
+def issue_body(items: list[DueItem], total: int, as_of: dt.date, quarter: str, keep_ticked: set[str] = frozenset()) -> str:
+    """The issue for ``quarter``; boxes of tasks in ``keep_ticked`` stay ticked if still listed."""
+    lines = [marker(quarter), f"**{title(quarter)}**: {_count(items, total, as_of)}.", ""]
+    if not items:
+        lines += ["Nothing is due. This issue is updated by the scheduled review; close it when you like.", ""]
+        return "\n".join(lines + [_footer()])
+    lines += [
+        "Models and prices move every quarter, so an assignment that was right six months ago may now be wrong in either "
+        "direction. Re-test each task below on its tier **and on the cheaper tier listed**: a downgrade found here is as "
+        "much the point as an upgrade.", "",
+    ]
+    for owner, group in groupby(items, key=lambda i: i.contract.owner):
+        lines += [f"### {owner}", ""]
+        for item in group:
+            box = "x" if item.task in keep_ticked else " "
+            cheaper = f"; re-test on **{item.cheaper}**" if item.cheaper else ""
+            lines.append(f"- [{box}] **{item.task}** ({item.contract.tier}, {item.slo}){cheaper}: {'; '.join(item.reasons)}")
+        lines.append("")
+    rows = [[_cell(v) for v in _row(item)] for item in items]
+    lines += ["### All due assignments", "", tabulate(rows, headers=HEADERS, tablefmt="github", disable_numparse=True), ""]
+    lines += [
+        "### What to do", "",
+        "1. Run the task's eval set on its tier and, where one is listed, on the cheaper tier.",
+        "2. Record each run: `tiergate eval record --task <task> --tier <tier> --model <model> --records run.jsonl`.",
+        "3. Open a pull request that links the new artifacts (`evidence.passing`; `evidence.failing` for a cheaper tier "
+        "that missed), moves the task down if the cheaper tier passed, and sets `reviewed:` to today. The policy gate "
+        "checks it and the code owners approve it.",
+        "4. Tick the task's box here once the pull request is merged.", "",
+    ]
+    return "\n".join(lines + [_footer()])
+
+
+def _footer() -> str:
+    return ("<sub>Written by `tiergate review open-issue`. Due dates come from the policy, so re-running it is safe; "
+            "ticked boxes are kept, other edits are overwritten.</sub>\n")
