@@ -141,3 +141,21 @@ def test_every_fallback_target_exists(config):
             for source, targets in item.items():
                 assert source in groups and targets and set(targets) <= groups
     assert not getattr(built, "default_fallbacks", None)
+
+
+def test_an_input_over_the_guard_skips_to_a_tier_that_fits(repo, capsys, monkeypatch):
+    """`max_input_tokens` is the guard: with pre-call checks the router moves a long input up the chain."""
+    repo.replace("policy/tiers.yaml", "context_window: 200000\n        max_output_tokens: 64000",
+                 "context_window: 32000\n        max_output_tokens: 64000")  # haiku: lite's guard becomes 25,600
+    run = cli(capsys, "export", "--format", "litellm", "--repo", str(repo.root), "--as-of", AS_OF)
+    assert run.code == 0, run.err
+    data = yaml.safe_load(run.out)
+    for deployment in data["model_list"]:
+        monkeypatch.setenv(deployment["litellm_params"]["api_key"].split("/", 1)[1], "sk-test-not-a-real-key")
+    built = router(data)
+    short = built.completion(model="intent-classification", messages=MESSAGES)
+    assert tier_of(served_by(short)) == "lite"
+    long_input = [{"role": "user", "content": "word " * 30_000}]
+    assert 25_600 < litellm.token_counter(model="gpt-4", messages=long_input) < 160_000
+    response = built.completion(model="intent-classification", messages=long_input)
+    assert served_by(response).startswith("intent-classification.mid.")
