@@ -10,7 +10,7 @@ from typing import Any, Optional
 
 import click
 
-from tiergate import __version__, codeowners, cost, cost_report, github, gitio, report, review, review_issue, review_report, schema
+from tiergate import __version__, codeowners, cost, cost_report, gitio, report, review, review_report, schema
 from tiergate.errors import EXIT_CANNOT_DECIDE, EXIT_OK, EXIT_VIOLATION, TierGateError
 from tiergate.evidence import write_artifact
 from tiergate.export import EXPORTERS, compile_table
@@ -302,6 +302,8 @@ def review_open_issue(github_repo: Optional[str], as_of: Optional[dt.datetime], 
     if dry_run:
         click.echo(f"{title}\n\n{body_for(set())}", nl=False)
         return EXIT_OK
+    from tiergate import github, review_issue  # PyGithub and its crypto stack load only for the one command that calls GitHub
+
     environ = dict(os.environ)
     tracker = github.GitHubIssues(github.repository_from(github_repo, environ), github.token_from_env(environ), github.api_from_env(environ))
     outcome = review_issue.sync(tracker, title, review_report.marker(quarter), body_for, may_create=bool(items) and not update_only)
