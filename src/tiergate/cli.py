@@ -21,6 +21,7 @@ from tiergate.policy import CATALOG, load_contract, load_policy
 from tiergate.policy import Policy
 from tiergate.rules import cost as cost_rules
 from tiergate.rules import validate as run_validate
+from tiergate.rules import validated
 from tiergate.rules.context import Context, utc_now
 
 FORMAT = click.Choice(sorted(report.REPORTERS))
@@ -96,13 +97,12 @@ def export_cmd(fmt: str, output: Optional[str], repo: str, as_of: Optional[dt.da
     Refuses (exit 1, findings on stderr, nothing written) when the policy fails validation.
     """
     root = _repo_root(repo)
-    tree = WorkTree(root)
-    result = run_validate(tree, _now(as_of))
+    policy, result = validated(WorkTree(root), _now(as_of))
     if not result.ok:
         click.echo(report.text(result), err=True, nl=False)
         click.echo("tiergate: export refused: the policy fails `tiergate validate`; fix the errors above first", err=True)
         return EXIT_VIOLATION
-    text = EXPORTERS[fmt](compile_table(load_policy(tree), gitio.head_commit(root)))
+    text = EXPORTERS[fmt](compile_table(policy, gitio.head_commit(root)))
     if output is None:
         click.echo(text, nl=False)
     else:

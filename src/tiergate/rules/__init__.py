@@ -11,7 +11,7 @@ from typing import Callable, Iterable
 
 from tiergate.findings import Finding, Result, finding
 from tiergate.loading import Tree
-from tiergate.policy import TASKS, artifact_paths, load_policy
+from tiergate.policy import TASKS, Policy, artifact_paths, load_policy
 from tiergate.rules import catalog, contracts, cost, evidence, ownership
 from tiergate.rules.context import Context
 
@@ -29,6 +29,11 @@ def run(ctx: Context) -> list[Finding]:
 
 def validate(tree: Tree, now: dt.datetime) -> Result:
     """Check the whole repository as it stands: every contract and every artifact."""
+    return validated(tree, now)[1]
+
+
+def validated(tree: Tree, now: dt.datetime) -> tuple[Policy, Result]:
+    """The loaded policy with its verdict, for commands that go on to use a policy that passed."""
     policy = load_policy(tree)
     for path in artifact_paths(tree):
         policy.evidence.artifact(path)
@@ -36,4 +41,4 @@ def validate(tree: Tree, now: dt.datetime) -> Result:
     findings = run(ctx)
     if not policy.contracts:
         findings.append(finding("TG102", TASKS, 0, f"no contracts found; add one YAML file per task under {TASKS}/"))
-    return Result(findings, contracts=len(policy.contracts), artifacts=len(policy.evidence.loaded()))
+    return policy, Result(findings, contracts=len(policy.contracts), artifacts=len(policy.evidence.loaded()))
