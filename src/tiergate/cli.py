@@ -216,12 +216,12 @@ def _usable_policy(root: Path) -> Policy:
 def cost_cmd(repo: str, fmt: str, task_id: Optional[str]) -> int:
     """What each task really costs: all-in per call and per success, cascade break-even, monthly totals."""
     policy = _usable_policy(_repo_root(repo))
-    known = sorted(c.task for c, _ in policy.valid_contracts())
-    if task_id is not None and task_id not in known:
-        raise TierGateError(f"no valid contract for task '{task_id}'; known tasks: {', '.join(known) or 'none'}")
+    files = {c.task: doc.path for c, doc in policy.valid_contracts()}
+    if task_id is not None and task_id not in files:
+        raise TierGateError(f"no valid contract for task '{task_id}'; known tasks: {', '.join(sorted(files)) or 'none'}")
     result = cost.build(policy, only=task_id)
-    findings = sorted((f for f in cost_rules.check(Context(policy, utc_now()))
-                       if task_id is None or f.file == f"policy/tasks/{task_id}.yaml" or f"'{task_id}'" in f.message), key=lambda f: f.sort_key())
+    findings = sorted((f for f in cost_rules.check(Context(policy, utc_now())) if task_id is None or f.file == files[task_id]),
+                      key=lambda f: f.sort_key())
     click.echo(cost_report.RENDERERS[fmt](result, findings, task_id is not None), nl=False)
     return EXIT_OK
 
