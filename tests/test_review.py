@@ -12,7 +12,7 @@ from conftest import cli
 from fake_github import TOKEN, FakeGitHub
 from tiergate.loading import WorkTree
 from tiergate.policy import load_policy
-from tiergate.review import due_list, quarter, reasons
+from tiergate.review.due import due_list, quarter, reasons
 
 INTENT = "policy/tasks/intent-classification.yaml"
 CODEGEN = "policy/tasks/code-generation.yaml"

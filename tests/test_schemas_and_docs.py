@@ -12,7 +12,7 @@ import yaml
 
 from conftest import PROJECT
 from tiergate import schema
-from tiergate.findings import RULES
+from tiergate.rules import REGISTRY as RULES
 
 
 def test_committed_schemas_are_fresh():

@@ -204,7 +204,7 @@ def test_changed_eval_set_no_longer_matches(repo, validate):
 
 def _repin_records(repo, artifact, records_text):
     """Rewrite an artifact's records and re-pin the hash, as a forger would."""
-    from tiergate.evidence import sha256_hex
+    from tiergate.evidence.store import sha256_hex
 
     rec = artifact.replace(".yaml", ".records.jsonl")
     old = sha256_hex(repo.path(rec).read_bytes())

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable, Optional
 
+from tiergate.layout import CODEOWNERS_LOCATIONS, DEFAULT_CODEOWNERS, PLATFORM_PATTERNS
 from tiergate.models import OWNER_PATTERN
 
-LOCATIONS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 BEGIN = "# BEGIN tiergate managed block: regenerate with `tiergate codeowners --write`"
 END = "# END tiergate managed block"
-PLATFORM_PATHS = ("/policy/tiers.yaml", "/.github/", "/src/")
 _OWNER = re.compile(OWNER_PATTERN)
 
 
@@ -122,7 +122,7 @@ class Owners:
 
 def managed_block(platform_owner: str, codeowners_path: str, contracts: Iterable[tuple[str, str]]) -> str:
     lines = [BEGIN]
-    lines += [f"{path} {platform_owner}" for path in PLATFORM_PATHS + ("/" + codeowners_path,)]
+    lines += [f"{path} {platform_owner}" for path in PLATFORM_PATTERNS + ("/" + codeowners_path,)]
     lines += [f"/{path} {owner}" for path, owner in sorted(contracts)]
     lines.append(END)
     return "\n".join(lines) + "\n"
@@ -139,3 +139,13 @@ def replace_block(text: str, block: str) -> str:
     if len(starts) != 1 or len(ends) != 1 or ends[0] < starts[0]:
         raise CodeownersError((starts or ends)[0] + 1, "the tiergate managed block markers are broken (need one BEGIN line, then one END line); fix them by hand")
     return "".join(lines[: starts[0]]) + block + "".join(lines[ends[0] + 1 :])
+
+
+def target(root: Path) -> str:
+    """The CODEOWNERS file GitHub reads in ``root`` (the first that exists), or where to create one."""
+    return next((p for p in CODEOWNERS_LOCATIONS if (root / p).exists()), DEFAULT_CODEOWNERS)
+
+
+def updated(old: str, platform_owner: str, path: str, contracts: Iterable[tuple[str, str]]) -> str:
+    """``old`` with its managed block regenerated; CodeownersError when the markers are broken."""
+    return replace_block(old, managed_block(platform_owner, path, contracts))

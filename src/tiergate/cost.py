@@ -18,13 +18,15 @@ Assumptions, stated once (the README repeats them):
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Callable, Optional
 
-from tiergate.loading import MAX_JSONL_BYTES, LoadError, parse_jsonl
-from tiergate.metrics import RecordError, misses
-from tiergate.models import Catalog, Contract, Cost, ModelEntry
+from tiergate.evidence.judge import Claim, judge, valid
+from tiergate.findings import Finding
+from tiergate.loading import LoadError
+from tiergate.models import Catalog, Contract, Cost, ModelEntry, chain_ranks
 from tiergate.policy import Policy
 
 ZERO = Decimal(0)
@@ -124,8 +126,9 @@ class TaskCost:
 def price(catalog: Catalog, contract: Contract, lowest_miss: Optional[Miss] = None) -> TaskCost:
     """Cost one contract; its tier and ceiling must exist in the catalog, ceiling at or above the tier."""
     cost = contract.cost
-    rank, ceiling = catalog.rank(contract.tier), catalog.rank(contract.ceiling)
-    assert rank is not None and ceiling is not None and ceiling >= rank, "price() needs a contract that passed TG105/TG106"
+    ranks = chain_ranks(catalog, contract)
+    assert ranks is not None, "price() needs a contract that passed TG105/TG106"
+    rank, ceiling = ranks
     direct = [call_cost(t.models[0], cost.avg_input_tokens, cost.avg_output_tokens) for t in catalog.tiers]
     rate = None if cost.escalation_rate is None else dec(cost.escalation_rate)
     retry = None if cost.retry_rate is None else dec(cost.retry_rate)
@@ -193,31 +196,25 @@ def _lowest_damage(cost: Cost, miss: Optional[Miss], damage: Optional[Decimal]) 
 # --- gathering ------------------------------------------------------------------------
 
 
-def lowest_tier_miss(policy: Policy, contract: Contract) -> Optional[Miss]:
-    """The newest intact failing artifact of the lowest tier, with its misses recounted from records."""
+def lowest_tier_miss(policy: Policy, contract: Contract, now: dt.datetime) -> Optional[Miss]:
+    """The newest valid failing artifact of the lowest tier, with the misses counted when it was verified."""
     catalog = policy.catalog
     if catalog is None or catalog.rank(contract.tier) in (None, 0):
         return None
-    best: Optional[tuple[str, Miss]] = None
-    for path in contract.evidence.failing:
-        info = policy.evidence.artifact(path)
-        art = info.artifact
-        if not info.intact or art is None or art.tier != catalog.tiers[0].id or art.task != contract.task or art.metric != contract.slo.metric:
-            continue
+    lowest = catalog.tiers[0].id
+    claim = Claim(contract.task, "failing", (lowest,), contract.slo, catalog, now)
+    best: Optional[tuple[dt.datetime, Miss]] = None
+    for ref in contract.evidence.failing:
         try:
-            records = parse_jsonl(policy.tree.read(art.records.path, MAX_JSONL_BYTES))
-            count = misses(art.metric, records, contract.slo.threshold)
-        except (LoadError, RecordError):
+            info = policy.evidence.resolve(ref)
+        except LoadError:
             continue
-        stamp = art.run_at.isoformat()
-        if best is None or stamp > best[0]:
-            best = (stamp, Miss(count, len(records), path))
+        art, score = info.artifact, info.score
+        if not info.intact or art is None or score is None or art.tier != lowest or not valid(judge(info, claim)):
+            continue
+        if best is None or art.run_at > best[0]:
+            best = (art.run_at, Miss(score.misses(contract.slo.threshold), score.total, info.path))
     return None if best is None else best[1]
-
-
-def priceable(catalog: Catalog, contract: Contract) -> bool:
-    rank, ceiling = catalog.rank(contract.tier), catalog.rank(contract.ceiling)
-    return rank is not None and ceiling is not None and ceiling >= rank
 
 
 @dataclass
@@ -245,19 +242,28 @@ class CostReport:
     overall: Totals = field(default_factory=Totals)
 
 
-def build(policy: Policy, only: Optional[str] = None) -> CostReport:
+def build(policy: Policy, now: dt.datetime, only: Optional[str] = None) -> CostReport:
     """Cost every contract (or task ``only``) that loads and names known tiers; the rest are validate's business."""
     catalog = policy.catalog
     assert catalog is not None
     report = CostReport([t.id for t in catalog.tiers], [])
     for contract, _ in sorted(policy.valid_contracts(), key=lambda pair: pair[0].task):
-        if not priceable(catalog, contract) or only not in (None, contract.task):
+        if chain_ranks(catalog, contract) is None or only not in (None, contract.task):
             continue
-        item = price(catalog, contract, lowest_tier_miss(policy, contract))
+        item = price(catalog, contract, lowest_tier_miss(policy, contract, now))
         report.tasks.append(item)
         report.by_class.setdefault(contract.task_class, Totals()).add(item)
         report.overall.add(item)
     return report
+
+
+@dataclass(frozen=True)
+class CostView:
+    """What ``tiergate cost`` shows: the computed report, its findings, and whether to break each task down."""
+
+    report: CostReport
+    findings: list[Finding]
+    detail: bool
 
 
 # --- printing: the only place money is rounded ---------------------------------------------

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
-
-import git
+from typing import TYPE_CHECKING, Optional
 
 from tiergate.errors import TierGateError
-from tiergate.loading import LoadError
+from tiergate.loading import MISSING, OUTSIDE_REPO, TOO_LARGE, LoadError
+
+if TYPE_CHECKING:
+    import git
 
 SYMLINK_MODE = 0o120000
 FETCH_HINT = "in GitHub Actions use actions/checkout with `fetch-depth: 0`; locally run `git fetch origin`"
@@ -29,7 +30,9 @@ class Change:
     old_path: Optional[str] = None
 
 
-def open_repo(root: Path) -> git.Repo:
+def open_repo(root: Path) -> "git.Repo":
+    import git  # GitPython starts a little slowly: only the commands that compare revisions load it
+
     try:
         return git.Repo(root, search_parent_directories=False)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
@@ -38,13 +41,17 @@ def open_repo(root: Path) -> git.Repo:
 
 def head_commit(root: Path) -> Optional[str]:
     """The commit an export describes, or None outside git (or before the first commit)."""
+    import git
+
     try:
         return git.Repo(root, search_parent_directories=False).head.commit.hexsha
     except (git.InvalidGitRepositoryError, git.NoSuchPathError, ValueError):
         return None
 
 
-def merge_base(repo: git.Repo, base_ref: str) -> git.Commit:
+def merge_base(repo: "git.Repo", base_ref: str) -> "git.Commit":
+    import git
+
     try:
         base = repo.commit(base_ref)
         head = repo.head.commit
@@ -61,8 +68,10 @@ def merge_base(repo: git.Repo, base_ref: str) -> git.Commit:
     return found[0]
 
 
-def changes(repo: git.Repo, base: git.Commit) -> list[Change]:
+def changes(repo: "git.Repo", base: "git.Commit") -> list[Change]:
     """Paths that differ between ``base`` and the working tree, untracked files included."""
+    import git
+
     try:
         raw = repo.git.diff("--name-status", "-z", "-M", "--no-color", "--no-ext-diff", base.hexsha)
         untracked = repo.git.ls_files("--others", "--exclude-standard", "-z")
@@ -92,11 +101,13 @@ def _parse_name_status(raw: str) -> list[Change]:
 class GitTree:
     """A commit's files, read straight from the object database (the ``Tree`` interface)."""
 
-    def __init__(self, commit: git.Commit) -> None:
+    def __init__(self, commit: "git.Commit") -> None:
         self.commit = commit
         self.tree = commit.tree
 
-    def _blob(self, rel: str) -> Optional[git.Blob]:
+    def _blob(self, rel: str) -> "Optional[git.Blob]":
+        import git
+
         try:
             item = self.tree / rel
         except KeyError:
@@ -106,17 +117,19 @@ class GitTree:
     def read(self, rel: str, limit: int) -> bytes:
         blob = self._blob(rel)
         if blob is None:
-            raise LoadError("TG008", f"'{rel}' does not exist at {self.commit.hexsha[:12]}")
+            raise LoadError(MISSING, f"'{rel}' does not exist at {self.commit.hexsha[:12]}")
         if blob.mode == SYMLINK_MODE:
-            raise LoadError("TG007", f"'{rel}' is a symlink at {self.commit.hexsha[:12]}; policy files must be regular files")
+            raise LoadError(OUTSIDE_REPO, f"'{rel}' is a symlink at {self.commit.hexsha[:12]}; policy files must be regular files")
         if blob.size > limit:
-            raise LoadError("TG004", f"'{rel}' is over the {limit}-byte limit")
+            raise LoadError(TOO_LARGE, f"'{rel}' is over the {limit}-byte limit")
         return blob.data_stream.read()
 
     def exists(self, rel: str) -> bool:
         return self._blob(rel) is not None
 
     def files(self, prefix: str) -> list[str]:
+        import git
+
         try:
             sub = self.tree / prefix.rstrip("/")
         except KeyError:

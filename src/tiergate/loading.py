@@ -15,6 +15,8 @@ from typing import Any, Iterable, Protocol
 
 import yaml
 
+from tiergate.findings import Rule
+
 try:  # libyaml is ~10x faster; the pure-Python loader is the same grammar.
     from yaml import CSafeLoader as _SafeLoader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
@@ -28,11 +30,25 @@ MERGE_TAG = "tag:yaml.org,2002:merge"
 
 Path_ = tuple[Any, ...]
 
+YAML_SYNTAX = Rule("TG001", "yaml-syntax", "error", "The file is not valid YAML (or JSON Lines).")
+DUPLICATE_KEY = Rule("TG002", "yaml-duplicate-key", "error", "A mapping repeats a key; YAML would silently keep the last one.")
+ALIAS_LIMIT = Rule("TG003", "yaml-alias-limit", "error",
+                   "Anchors/aliases expand past the size limit (\"billion laughs\"), or a merge key is used.")
+TOO_LARGE = Rule("TG004", "file-too-large", "error", "The file is larger than tiergate reads.")
+ENCODING = Rule("TG005", "file-encoding", "error", "The file is not UTF-8 text.")
+SHAPE = Rule("TG006", "file-shape", "error", "The file is empty, or its top level is not a mapping.")
+OUTSIDE_REPO = Rule("TG007", "path-outside-repo", "error",
+                    "A referenced path is absolute, uses `..` to leave its folder, or is a symlink pointing outside the repository.")
+MISSING = Rule("TG008", "file-missing", "error", "A referenced file does not exist or cannot be read.")
+OUTSIDE_EVALS = Rule("TG315", "evidence-outside-evals", "error", "A linked artifact or records file lies outside evals/.")
+RECORDS_INVALID = Rule("TG316", "records-invalid", "error", "A records line is not a JSON object with the fields the metric needs.")
+RULES = (YAML_SYNTAX, DUPLICATE_KEY, ALIAS_LIMIT, TOO_LARGE, ENCODING, SHAPE, OUTSIDE_REPO, MISSING, OUTSIDE_EVALS, RECORDS_INVALID)
+
 
 class LoadError(Exception):
-    """A file (or one line of it) cannot be used; carries the rule id and the location."""
+    """A file (or one line of it) cannot be used; carries the rule and the location."""
 
-    def __init__(self, rule: str, message: str, line: int = 0, column: int = 0) -> None:
+    def __init__(self, rule: Rule, message: str, line: int = 0, column: int = 0) -> None:
         super().__init__(message)
         self.rule = rule
         self.message = message
@@ -70,13 +86,13 @@ def decode_utf8(raw: bytes) -> str:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
-        raise LoadError("TG005", f"not UTF-8 text (byte {err.start}); save the file as UTF-8", line) from None
+        raise LoadError(ENCODING, f"not UTF-8 text (byte {err.start}); save the file as UTF-8", line) from None
     return text[1:] if text.startswith("\ufeff") else text
 
 
 def _check_size(raw: bytes, limit: int) -> None:
     if len(raw) > limit:
-        raise LoadError("TG004", f"file is {len(raw)} bytes, over the {limit}-byte limit; split it or trim it")
+        raise LoadError(TOO_LARGE, f"file is {len(raw)} bytes, over the {limit}-byte limit; split it or trim it")
 
 
 class _Builder:
@@ -91,9 +107,9 @@ class _Builder:
     def build(self, node: yaml.Node, path: Path_) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
-            raise LoadError("TG003", f"document expands to more than {MAX_NODES} nodes (anchors/aliases?); write the values out", *_mark(node))
+            raise LoadError(ALIAS_LIMIT, f"document expands to more than {MAX_NODES} nodes (anchors/aliases?); write the values out", *_mark(node))
         if len(path) > MAX_DEPTH:
-            raise LoadError("TG001", f"nesting deeper than {MAX_DEPTH} levels", *_mark(node))
+            raise LoadError(YAML_SYNTAX, f"nesting deeper than {MAX_DEPTH} levels", *_mark(node))
         self.marks[path] = _mark(node)
         if isinstance(node, yaml.ScalarNode):
             return self.loader.construct_object(node)
@@ -106,13 +122,13 @@ class _Builder:
         first_seen: dict[Any, int] = {}
         for key_node, value_node in node.value:
             if key_node.tag == MERGE_TAG:
-                raise LoadError("TG003", "merge keys (<<) are not supported; write the keys out", *_mark(key_node))
+                raise LoadError(ALIAS_LIMIT, "merge keys (<<) are not supported; write the keys out", *_mark(key_node))
             if not isinstance(key_node, yaml.ScalarNode):
-                raise LoadError("TG001", "mapping keys must be plain scalars", *_mark(key_node))
+                raise LoadError(YAML_SYNTAX, "mapping keys must be plain scalars", *_mark(key_node))
             key = self.loader.construct_object(key_node)
             line = _mark(key_node)[0]
             if key in first_seen:
-                raise LoadError("TG002", f"duplicate key '{key}' (first at line {first_seen[key]}); keep one", *_mark(key_node))
+                raise LoadError(DUPLICATE_KEY, f"duplicate key '{key}' (first at line {first_seen[key]}); keep one", *_mark(key_node))
             first_seen[key] = line
             self.key_marks[path + (key,)] = _mark(key_node)
             result[key] = self.build(value_node, path + (key,))
@@ -131,19 +147,19 @@ def parse_yaml(raw: bytes, path: str, limit: int = MAX_YAML_BYTES) -> Document:
     try:
         node = loader.get_single_node()
         if node is None:
-            raise LoadError("TG006", "file is empty; it must hold a YAML mapping")
+            raise LoadError(SHAPE, "file is empty; it must hold a YAML mapping")
         if not isinstance(node, yaml.MappingNode):
-            raise LoadError("TG006", "top level must be a mapping (key: value), not a list or a scalar", *_mark(node))
+            raise LoadError(SHAPE, "top level must be a mapping (key: value), not a list or a scalar", *_mark(node))
         builder = _Builder(loader)
         data = builder.build(node, ())
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        raise LoadError("TG001", f"invalid YAML: {err.problem or err.context}", line, col) from None
+        raise LoadError(YAML_SYNTAX, f"invalid YAML: {err.problem or err.context}", line, col) from None
     except yaml.YAMLError as err:
-        raise LoadError("TG001", f"invalid YAML: {err}") from None
+        raise LoadError(YAML_SYNTAX, f"invalid YAML: {err}") from None
     except RecursionError:
-        raise LoadError("TG001", "invalid YAML: nesting too deep") from None
+        raise LoadError(YAML_SYNTAX, "invalid YAML: nesting too deep") from None
     finally:
         loader.dispose()
     return Document(path, data, builder.marks, builder.key_marks)
@@ -172,9 +188,9 @@ def _parse_jsonl_slow(lines: list[str]) -> list[dict[str, Any]]:
         try:
             obj = json.loads(line)
         except ValueError as err:
-            raise LoadError("TG316", f"line is not valid JSON: {err.msg}", number, err.colno) from None
+            raise LoadError(RECORDS_INVALID, f"line is not valid JSON: {err.msg}", number, err.colno) from None
         if type(obj) is not dict:
-            raise LoadError("TG316", "each line must be a JSON object", number)
+            raise LoadError(RECORDS_INVALID, "each line must be a JSON object", number)
         out.append(obj)
     return out
 
@@ -182,18 +198,18 @@ def _parse_jsonl_slow(lines: list[str]) -> list[dict[str, Any]]:
 def check_ref(ref: str, under: str) -> str:
     """Normalise a repo-relative reference and make sure it stays under ``under``/.
 
-    Raises TG007 for absolute or escaping paths and TG315 for paths outside ``under``.
+    Raises OUTSIDE_REPO for absolute or escaping paths and OUTSIDE_EVALS for paths outside ``under``.
     """
     if not isinstance(ref, str) or not ref.strip():
-        raise LoadError("TG007", "path is empty")
+        raise LoadError(OUTSIDE_REPO, "path is empty")
     if ref.startswith(("/", "\\")) or "\\" in ref or (len(ref) > 1 and ref[1] == ":"):
-        raise LoadError("TG007", f"'{ref}' must be a relative path with forward slashes, e.g. {under}/...")
+        raise LoadError(OUTSIDE_REPO, f"'{ref}' must be a relative path with forward slashes, e.g. {under}/...")
     parts = PurePosixPath(ref).parts
     if ".." in parts:
-        raise LoadError("TG007", f"'{ref}' uses '..'; name the file by its path from the repository root")
+        raise LoadError(OUTSIDE_REPO, f"'{ref}' uses '..'; name the file by its path from the repository root")
     clean = "/".join(p for p in parts if p != ".")
     if not clean.startswith(under.rstrip("/") + "/"):
-        raise LoadError("TG315", f"'{ref}' is outside {under}/; evidence lives under {under}/")
+        raise LoadError(OUTSIDE_EVALS, f"'{ref}' is outside {under}/; evidence lives under {under}/")
     return clean
 
 
@@ -216,19 +232,19 @@ class WorkTree:
     def _resolve(self, rel: str) -> Path:
         real = (self.root / rel).resolve()
         if real != self.root and self.root not in real.parents:
-            raise LoadError("TG007", f"'{rel}' is a symlink pointing outside the repository; replace it with the file itself")
+            raise LoadError(OUTSIDE_REPO, f"'{rel}' is a symlink pointing outside the repository; replace it with the file itself")
         return real
 
     def read(self, rel: str, limit: int) -> bytes:
         real = self._resolve(rel)
         try:
             if not real.is_file():
-                raise LoadError("TG008", f"'{rel}' does not exist (or is not a file)")
+                raise LoadError(MISSING, f"'{rel}' does not exist (or is not a file)")
             if real.stat().st_size > limit:
-                raise LoadError("TG004", f"'{rel}' is over the {limit}-byte limit; split it or trim it")
+                raise LoadError(TOO_LARGE, f"'{rel}' is over the {limit}-byte limit; split it or trim it")
             return real.read_bytes()
         except OSError as err:
-            raise LoadError("TG008", f"cannot read '{rel}': {err.strerror}") from None
+            raise LoadError(MISSING, f"cannot read '{rel}': {err.strerror}") from None
 
     def exists(self, rel: str) -> bool:
         return os.path.lexists(self.root / rel)

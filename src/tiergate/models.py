@@ -12,7 +12,7 @@ from typing import Annotated, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from tiergate.metrics import METRICS, MetricName
+from tiergate.evidence.metrics import METRICS, MetricName
 
 Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", description="lowercase letters, digits and dashes")]
 OWNER_PATTERN = r"^(@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:/[A-Za-z0-9._-]+)?|[^@\s]+@[^@\s]+\.[^@\s]+)$"
@@ -240,3 +240,15 @@ class Artifact(Strict):
 def is_external(eval_set: str) -> bool:
     """An eval set kept outside the repository is named by a URI; anything else is a repo path."""
     return "://" in eval_set
+
+
+def chain_ranks(catalog: Catalog, contract: Contract) -> Optional[tuple[int, int]]:
+    """Ranks of the contract's tier and ceiling, when both exist and the ceiling is not below the tier.
+
+    Every rule past identity (routing, cost, export) needs a well-formed chain; the identity
+    rules (TG105, TG106) report the contracts this returns None for.
+    """
+    rank, ceiling = catalog.rank(contract.tier), catalog.rank(contract.ceiling)
+    if rank is None or ceiling is None or ceiling < rank:
+        return None
+    return rank, ceiling

@@ -1,30 +1,25 @@
-"""Loading a repository's policy: the catalog, the contracts and their evidence.
+"""Loading a repository's policy: the catalog, the contracts, CODEOWNERS and the evidence store.
 
 Everything here turns files into models or into findings; nothing decides whether the policy
 is good (that is ``rules``). The same loader reads the working tree and, for the merge gate,
-a git revision, through the ``Tree`` interface.
+a git revision, through the ``Tree`` interface. Rule families never read files: what they
+need is loaded here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 from typing import Optional
 
 from pydantic import ValidationError
 
-from tiergate.evidence import EVALS, EvidenceStore
+from tiergate.codeowners import CodeownersError, Owners, parse
+from tiergate.evidence.store import EvidenceStore
 from tiergate.findings import Finding, finding
-from tiergate.loading import MAX_YAML_BYTES, Document, LoadError, Tree, parse_yaml
+from tiergate.layout import CATALOG, CODEOWNERS_LOCATIONS, EVALS, TASKS, is_artifact, is_contract, task_stem
+from tiergate.loading import MAX_YAML_BYTES, Document, LoadError, Tree, decode_utf8, parse_yaml
 from tiergate.models import Catalog, Contract
 from tiergate.schema_errors import schema_findings
-
-CATALOG = "policy/tiers.yaml"
-TASKS = "policy/tasks"
-DATASETS = f"{EVALS}/datasets/"
-YAML_SUFFIXES = (".yaml", ".yml")
-RECORDS_SUFFIX = ".records.jsonl"
-
 
 @dataclass
 class Loaded:
@@ -36,7 +31,17 @@ class Loaded:
 
     @property
     def stem(self) -> str:
-        return PurePosixPath(self.path).stem
+        return task_stem(self.path)
+
+
+@dataclass
+class CodeownersFile:
+    """The CODEOWNERS file GitHub would use: its path and matcher, or why it cannot be used."""
+
+    path: str
+    owners: Optional[Owners] = None
+    unreadable: Optional[LoadError] = None
+    invalid: Optional[CodeownersError] = None
 
 
 @dataclass
@@ -44,8 +49,10 @@ class Policy:
     tree: Tree
     catalog: Optional[Catalog] = None
     catalog_doc: Optional[Document] = None
+    catalog_present: bool = True
     contracts: list[Loaded] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
+    codeowners: Optional[CodeownersFile] = None  # None: no CODEOWNERS in any location
+    findings: list[Finding] = field(default_factory=list)  # files that did not load
     complete: bool = False  # every contract of the tree is loaded (validate), not just a change's (check)
     evidence: EvidenceStore = field(init=False)
 
@@ -66,7 +73,7 @@ def _load_yaml(tree: Tree, path: str, sink: list[Finding]) -> Optional[Document]
 
 def load_catalog(policy: Policy) -> None:
     if not policy.tree.exists(CATALOG):
-        policy.findings.append(finding("TG201", CATALOG, 0, "the tier catalog is missing; create policy/tiers.yaml (see README)"))
+        policy.catalog_present = False
         return
     doc = _load_yaml(policy.tree, CATALOG, policy.findings)
     if doc is None:
@@ -78,12 +85,25 @@ def load_catalog(policy: Policy) -> None:
         policy.findings.extend(schema_findings(err, doc))
 
 
+def load_codeowners(policy: Policy) -> None:
+    path = next((p for p in CODEOWNERS_LOCATIONS if policy.tree.exists(p)), None)
+    if path is None:
+        return
+    policy.codeowners = CodeownersFile(path)
+    try:
+        policy.codeowners.owners = Owners(parse(decode_utf8(policy.tree.read(path, MAX_YAML_BYTES))))
+    except LoadError as err:
+        policy.codeowners.unreadable = err
+    except CodeownersError as err:
+        policy.codeowners.invalid = err
+
+
 def contract_paths(tree: Tree) -> list[str]:
-    return [p for p in tree.files(TASKS) if p.endswith(YAML_SUFFIXES)]
+    return [p for p in tree.files(TASKS) if is_contract(p)]
 
 
 def artifact_paths(tree: Tree) -> list[str]:
-    return [p for p in tree.files(EVALS) if p.endswith(YAML_SUFFIXES) and not p.startswith(DATASETS)]
+    return [p for p in tree.files(EVALS) if is_artifact(p)]
 
 
 def load_contract(policy: Policy, path: str) -> Loaded:
@@ -98,9 +118,10 @@ def load_contract(policy: Policy, path: str) -> Loaded:
 
 
 def load_policy(tree: Tree, paths: Optional[list[str]] = None) -> Policy:
-    """Load the catalog and the given contracts (all of them when ``paths`` is None)."""
+    """Load the catalog, CODEOWNERS and the given contracts (all of them when ``paths`` is None)."""
     policy = Policy(tree, complete=paths is None)
     load_catalog(policy)
+    load_codeowners(policy)
     for path in contract_paths(tree) if paths is None else paths:
         policy.contracts.append(load_contract(policy, path))
     return policy

@@ -8,9 +8,9 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from tiergate.export.table import CompiledTable
+from tiergate.layout import SCHEMAS as SCHEMA_DIR
 from tiergate.models import Artifact, Catalog, Contract
 
-SCHEMA_DIR = "schemas"
 SCHEMAS: dict[str, type[BaseModel]] = {
     "catalog.schema.json": Catalog,
     "contract.schema.json": Contract,

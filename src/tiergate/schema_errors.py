@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from tiergate.findings import Finding, finding
+from tiergate.findings import Finding, Rule, finding
 from tiergate.loading import Document
+
+SCHEMA = Rule("TG101", "schema", "error", "Unknown key, wrong type, missing field or value out of range.")
+RULES = (SCHEMA,)
 
 _MESSAGES = {
     "extra_forbidden": "unknown key '{key}'; remove it or check its spelling",
@@ -28,5 +31,5 @@ def schema_findings(err: ValidationError, doc: Document) -> list[Finding]:
             msg = item["msg"].removeprefix("Value error, ")
             text = f"{where}: {msg}"
         line, column = doc.locate(loc, key=kind == "extra_forbidden")
-        out.append(finding("TG101", doc.path, line, text, column))
+        out.append(finding(SCHEMA, doc.path, line, text, column))
     return out

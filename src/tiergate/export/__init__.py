@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Callable
 
 from tiergate.export import litellm, tabular
 from tiergate.export.table import CompiledTable, compile_table
+from tiergate.report import Formats
 
 
 def render_json(table: CompiledTable) -> str:
@@ -14,11 +14,11 @@ def render_json(table: CompiledTable) -> str:
     return json.dumps(table.model_dump(mode="json", by_alias=True), indent=2, ensure_ascii=False) + "\n"
 
 
-EXPORTERS: dict[str, Callable[[CompiledTable], str]] = {
+FORMATS: Formats[CompiledTable] = Formats({
     "json": render_json,
     "litellm": litellm.render,
     "csv": tabular.render_csv,
     "markdown": tabular.render_markdown,
-}
+})
 
-__all__ = ["EXPORTERS", "CompiledTable", "compile_table"]
+__all__ = ["FORMATS", "CompiledTable", "compile_table"]

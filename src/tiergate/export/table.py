@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tiergate.cost import per_token, plain, price
 from tiergate.models import Catalog, Contract, Impact, ModelEntry, Signal, TaskClass, Tier
-from tiergate.policy import CATALOG, Policy
+from tiergate.layout import CATALOG
+from tiergate.policy import Policy
 
 SCHEMA_VERSION = 1
 ESCALATION_SEPARATOR = "@"

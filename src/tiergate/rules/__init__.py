@@ -1,44 +1,34 @@
-"""The rules: each family is a function from a loaded policy to findings.
+"""The rule families and the registry of every rule.
 
-Families never print and never raise for a bad policy; a problem is a finding. Adding a rule
-means adding its id to ``tiergate.findings.RULES`` and yielding it from one family here.
+A family is a module with ``RULES`` (its declared ``Rule`` objects) and ``check``, a function
+from a context to findings. Families never print, never raise for a bad policy and never read
+files. ``AT_REST`` run in ``validate`` and, on what a change touches, in ``check``;
+``ON_CHANGE`` run only in ``check``. A new rule is declared in its family and yielded there;
+the registry below picks it up.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Callable, Iterable
+from types import ModuleType
 
-from tiergate.findings import Finding, Result, finding
-from tiergate.loading import Tree
-from tiergate.policy import TASKS, Policy, artifact_paths, load_policy
-from tiergate.rules import catalog, contracts, cost, evidence, ownership
-from tiergate.rules.context import Context
+from tiergate import loading, schema_errors
+from tiergate.evidence import judge, store
+from tiergate.findings import Rule
+from tiergate.rules import budget, catalog, feasibility, gate, identity, ownership, proof
 
-Family = Callable[[Context], Iterable[Finding]]
-FAMILIES: tuple[Family, ...] = (catalog.check, contracts.check, cost.check, evidence.check, ownership.check)
-
-
-def run(ctx: Context) -> list[Finding]:
-    out = list(ctx.policy.findings)
-    for family in FAMILIES:
-        out.extend(family(ctx))
-    out.extend(f for info in ctx.policy.evidence.loaded() for f in info.findings)
-    return out
+AT_REST: tuple[ModuleType, ...] = (catalog, identity, feasibility, budget, proof, ownership)
+ON_CHANGE: tuple[ModuleType, ...] = (gate,)
+# Rules found while loading files and verifying artifacts, declared beside that code.
+_LOADERS: tuple[ModuleType, ...] = (loading, schema_errors, store, judge)
 
 
-def validate(tree: Tree, now: dt.datetime) -> Result:
-    """Check the whole repository as it stands: every contract and every artifact."""
-    return validated(tree, now)[1]
+def _registry() -> dict[str, Rule]:
+    rules: dict[str, Rule] = {}
+    for module in _LOADERS + AT_REST + ON_CHANGE:
+        for rule in module.RULES:
+            if rules.setdefault(rule.id, rule) is not rule:
+                raise ValueError(f"rule id {rule.id} is declared twice ({rules[rule.id].name}, {rule.name})")
+    return dict(sorted(rules.items()))
 
 
-def validated(tree: Tree, now: dt.datetime) -> tuple[Policy, Result]:
-    """The loaded policy with its verdict, for commands that go on to use a policy that passed."""
-    policy = load_policy(tree)
-    for path in artifact_paths(tree):
-        policy.evidence.artifact(path)
-    ctx = Context(policy, now)
-    findings = run(ctx)
-    if not policy.contracts:
-        findings.append(finding("TG102", TASKS, 0, f"no contracts found; add one YAML file per task under {TASKS}/"))
-    return policy, Result(findings, contracts=len(policy.contracts), artifacts=len(policy.evidence.loaded()))
+REGISTRY: dict[str, Rule] = _registry()

@@ -1,21 +1,58 @@
-"""What every rule family sees: the loaded policy and the moment of evaluation."""
+"""What rule families see: the loaded policy, the moment of evaluation, and for the gate the change.
+
+Families never read files. What they need beyond the loaded policy comes in here: ``peers``
+loads, on request, contracts a partial load left out (the engine decides how), and
+``Change`` carries the base branch's side of a comparison.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Callable, Optional
 
+from tiergate.gitio import Change as PathChange
+from tiergate.loading import Document
+from tiergate.models import Catalog, Contract
 from tiergate.policy import Policy
+
+# Contracts not loaded by a partial (check) load whose bytes contain every needle, parsed.
+Peers = Callable[[list[bytes]], list[tuple[Contract, Document]]]
+
+
+def _no_peers(needles: list[bytes]) -> list[tuple[Contract, Document]]:
+    return []
 
 
 @dataclass
 class Context:
     policy: Policy
     now: dt.datetime  # timezone-aware; evidence newer than this is "in the future"
+    peers: Peers = field(default=_no_peers)
 
     @property
     def today(self) -> dt.date:
         return self.now.date()
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A touched contract on the head side and, unless it is new, on the base side."""
+
+    head: Contract
+    doc: Document
+    base: Optional[Contract]
+
+
+@dataclass
+class Change:
+    """The change under review: the head context plus the base branch's catalog, contracts and paths."""
+
+    head: Context
+    base_catalog: Catalog
+    base_platform_owner: str
+    pairs: list[Pair]
+    paths: list[PathChange]
 
 
 def utc_now() -> dt.datetime:

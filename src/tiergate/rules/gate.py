@@ -1,53 +1,66 @@
-"""Gate rules: what a change does to a contract compared with its base branch.
+"""Gate rules: what a change does compared with its base branch (``tiergate check`` only).
 
 Burden-of-proof inversion, at merge time: a contract may only get more expensive (a higher
 tier or a higher ceiling) when linked evidence shows that each cheaper tier conclusively
 misses the SLO *as it stood on the base branch*, so nobody can raise the bar and the tier in
-one go and call the old tier's failure evidence.
+one go and call the old tier's failure evidence. Evidence on the base branch is append-only,
+and changes to the catalog or the gate itself are called out for the platform owner.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Iterator, Optional
+from typing import Iterator
 
-from tiergate.evidence import ArtifactInfo
-from tiergate.findings import Finding, finding
-from tiergate.loading import Document, LoadError, check_ref
+from tiergate.evidence.judge import INCONCLUSIVE, Claim, judge, valid
+from tiergate.findings import Finding, Rule, finding
+from tiergate.layout import CATALOG, gate_area, is_evidence
+from tiergate.loading import LoadError
 from tiergate.models import SLO, Catalog, Contract
-from tiergate.policy import Policy
-from tiergate.rules.context import Context
-from tiergate.stats import samples_needed, upper_bound
+from tiergate.rules.context import Change, Pair
+
+TIER_UPGRADE_UNPROVEN = Rule("TG801", "tier-upgrade-unproven", "error",
+                             "The tier rose without a valid failing artifact for every tier from the old tier up to the new one.")
+CEILING_RAISE_UNPROVEN = Rule("TG803", "ceiling-raise-unproven", "error",
+                              "The escalation ceiling rose without a valid failing artifact of the old ceiling tier.")
+GOALPOSTS_MOVED = Rule("TG804", "goalposts-moved", "error", "The SLO was tightened in the same change that raises the tier or ceiling.")
+BAR_LOWERED = Rule("TG805", "bar-lowered", "warning", "The SLO threshold was lowered or the escalation removed; the owner must approve.")
+EVIDENCE_REWRITTEN = Rule("TG806", "evidence-rewritten", "error",
+                          "An artifact or records file that exists on the base branch was modified, renamed or deleted.")
+CATALOG_CHANGE = Rule("TG807", "catalog-change", "warning",
+                      "A model moved to a lower tier, a price band rose, or a tier was removed; lists the affected tasks.")
+GATE_CHANGE = Rule("TG808", "gate-change", "warning",
+                   "The change touches src/, .github/, CODEOWNERS or the catalog: the platform owner must review.")
+RULES = (TIER_UPGRADE_UNPROVEN, CEILING_RAISE_UNPROVEN, GOALPOSTS_MOVED, BAR_LOWERED, EVIDENCE_REWRITTEN, CATALOG_CHANGE, GATE_CHANGE)
+SHOWN = 5
 
 
-@dataclass
-class Pair:
-    """A touched contract on the head side and, unless it is new, on the base side."""
+def check(change: Change) -> Iterator[Finding]:
+    for pair in change.pairs:
+        yield from _pair(change, pair)
+    yield from _append_only(change)
+    yield from _gate_changes(change)
+    head_catalog = change.head.policy.catalog
+    if head_catalog is not None:
+        yield from _catalog_changes(change.base_catalog, head_catalog, change)
 
-    head: Contract
-    doc: Document
-    base: Optional[Contract]
 
-
-def check_pair(ctx: Context, base_catalog: Catalog, pair: Pair) -> Iterator[Finding]:
-    head_catalog = ctx.policy.catalog
+def _pair(change: Change, pair: Pair) -> Iterator[Finding]:
+    head_catalog = change.head.policy.catalog
     if head_catalog is None or head_catalog.rank(pair.head.tier) is None:
         return
     yield from _moved_bar(pair)
     new_rank = head_catalog.rank(pair.head.tier)
     old_rank = _rank_in(head_catalog, pair.base.tier) if pair.base else -1
     slo = pair.base.slo if pair.base else pair.head.slo
-    raised = new_rank is not None and new_rank > old_rank
-    if raised:
-        start = max(old_rank, 0)
-        for tier in head_catalog.tiers[start:new_rank]:
-            yield from _prove(ctx, base_catalog, pair, slo, tier.id, "TG801", pair.doc.line("tier"),
-                              f"tier raised to '{pair.head.tier}'" + (f" from '{pair.base.tier}'" if pair.base else " (new task)"))
+    if new_rank is not None and new_rank > old_rank:
+        why = f"tier raised to '{pair.head.tier}'" + (f" from '{pair.base.tier}'" if pair.base else " (new task)")
+        for tier in head_catalog.tiers[max(old_rank, 0):new_rank]:
+            yield from _prove(change, pair, slo, tier.id, TIER_UPGRADE_UNPROVEN, pair.doc.line("tier"), why)
     if pair.base is not None and pair.base.escalation is not None:
         old_ceiling, new_ceiling = _rank_in(head_catalog, pair.base.ceiling), head_catalog.rank(pair.head.ceiling)
         # a ceiling at or below the new tier moved with the tier, whose rise is proven above
         if new_ceiling is not None and new_ceiling > old_ceiling > (new_rank or 0):
-            yield from _prove(ctx, base_catalog, pair, slo, pair.base.ceiling, "TG803", pair.doc.line("escalation", "ceiling"),
+            yield from _prove(change, pair, slo, pair.base.ceiling, CEILING_RAISE_UNPROVEN, pair.doc.line("escalation", "ceiling"),
                               f"ceiling raised from '{pair.base.ceiling}' to '{pair.head.ceiling}'")
 
 
@@ -63,14 +76,14 @@ def _moved_bar(pair: Pair) -> Iterator[Finding]:
     tightened = _tightened(base.slo, head.slo)
     costlier = (head.tier, head.ceiling) != (base.tier, base.ceiling)
     if tightened and costlier:
-        yield finding("TG804", doc.path, doc.line("slo"),
+        yield finding(GOALPOSTS_MOVED, doc.path, doc.line("slo"),
                       f"this change tightens the SLO ({tightened}) and changes the tier or ceiling: land the SLO change first, "
                       "on its own, then propose the tier change with evidence against the new SLO")
     if head.slo.metric == base.slo.metric and head.slo.threshold < base.slo.threshold:
-        yield finding("TG805", doc.path, doc.line("slo", "threshold"),
+        yield finding(BAR_LOWERED, doc.path, doc.line("slo", "threshold"),
                       f"threshold lowered from {base.slo.threshold:g} to {head.slo.threshold:g}: {head.owner} must approve")
     if base.escalation is not None and head.escalation is None:
-        yield finding("TG805", doc.path, doc.line("tier"), f"escalation to '{base.ceiling}' removed: {head.owner} must approve")
+        yield finding(BAR_LOWERED, doc.path, doc.line("tier"), f"escalation to '{base.ceiling}' removed: {head.owner} must approve")
 
 
 def _tightened(base: SLO, head: SLO) -> str:
@@ -85,63 +98,80 @@ def _tightened(base: SLO, head: SLO) -> str:
     return ""
 
 
-def _prove(ctx: Context, base_catalog: Catalog, pair: Pair, slo: SLO, tier_id: str, rule: str, line: int, why: str) -> Iterator[Finding]:
+def _prove(change: Change, pair: Pair, slo: SLO, tier_id: str, rule: Rule, line: int, why: str) -> Iterator[Finding]:
     """Yield nothing when a linked failing artifact of ``tier_id`` is valid evidence, else why not."""
-    reasons: list[tuple[str, str]] = []
+    claim = Claim(pair.head.task, "failing", (tier_id,), slo, change.base_catalog, change.head.now, strict=True,
+                  tier_word=f"tier '{tier_id}'")
+    reasons: list[tuple[Rule, str]] = []
     for ref in pair.head.evidence.failing:
-        info = _artifact(ctx.policy, ref)
-        if info is None or info.artifact is None or info.artifact.tier != tier_id:
+        try:
+            info = change.head.policy.evidence.resolve(ref)
+        except LoadError:
+            continue  # the proof rules report the broken link
+        if not info.intact or info.artifact is None or info.artifact.tier != tier_id:
             continue
-        problem = _invalid(ctx, base_catalog, pair, slo, info)
-        if problem is None:
+        problems = [p for p in judge(info, claim) if p.blocking]
+        if valid(problems):
             return
-        reasons.append(problem)
+        reasons.append((problems[0].rule, problems[0].message))
+    where = pair.doc.path, line
     if not reasons:
-        yield finding(rule, pair.doc.path, line, f"{why}, but no failing artifact of tier '{tier_id}' is linked in evidence.failing; "
-                      f"run the SLO eval on '{tier_id}', `tiergate eval record`, and link it")
+        yield finding(rule, *where, f"{why}, but no failing artifact of tier '{tier_id}' is linked in evidence.failing; "
+                      f"run the SLO eval on '{tier_id}', `tiergate eval record`, and link it (the base branch's SLO applies)")
         return
-    inconclusive = [text for kind, text in reasons if kind == "TG802"]
-    if inconclusive and len(inconclusive) == len(reasons):
-        yield finding("TG802", pair.doc.path, line, f"{why}: {inconclusive[0]}")
+    decisive = [text for kind, text in reasons if kind is not INCONCLUSIVE]
+    if decisive:
+        yield finding(rule, *where, f"{why}, but the failing evidence for '{tier_id}' is not valid against the base branch: {decisive[0]}")
     else:
-        text = next(text for kind, text in reasons if kind != "TG802")
-        yield finding(rule, pair.doc.path, line, f"{why}, but the failing evidence for '{tier_id}' is not valid: {text}")
+        yield finding(INCONCLUSIVE, *where, f"{why}: {reasons[0][1]}")
 
 
-def _artifact(policy: Policy, ref: str) -> Optional[ArtifactInfo]:
-    try:
-        path = check_ref(ref, "evals")
-    except LoadError:
-        return None
-    if not policy.tree.exists(path):
-        return None
-    info = policy.evidence.artifact(path)
-    return info if info.intact else None
+def _append_only(change: Change) -> Iterator[Finding]:
+    for path in change.paths:
+        old = path.old_path if path.status == "R" else path.path
+        if path.status == "A" or old is None or not is_evidence(old):
+            continue
+        verb = {"M": "modified", "D": "deleted", "R": f"renamed to {path.path}"}[path.status]
+        yield finding(EVIDENCE_REWRITTEN, old, 0, f"{old} exists on the base branch and was {verb}: evidence is append-only; "
+                      "restore it and record a new run with `tiergate eval record`")
 
 
-def _invalid(ctx: Context, base_catalog: Catalog, pair: Pair, slo: SLO, info: ArtifactInfo) -> Optional[tuple[str, str]]:
-    art, score, name = info.artifact, info.score, info.path
-    assert art is not None and score is not None
-    tier = base_catalog.tier(art.tier)
-    age_limit = base_catalog.defaults.max_evidence_age_days
-    checks = [
-        (art.task != pair.head.task, f"{name} is for task '{art.task}'"),
-        (art.metric != slo.metric, f"{name} measured {art.metric}, the base SLO metric is {slo.metric}"),
-        (art.eval_set.path != slo.eval_set, f"{name} ran on {art.eval_set.path}, the base SLO eval set is {slo.eval_set}"),
-        (art.samples < slo.min_samples, f"{name} has {art.samples} samples, the base SLO needs {slo.min_samples}"),
-        (art.score >= slo.threshold, f"{name} scored {art.score:g}, which meets the base threshold {slo.threshold:g}"),
-        (tier is None or art.model not in tier.model_ids(), f"{name} ran on {art.model}, not a model of '{art.tier}' in the base catalog"),
-        (art.run_at > ctx.now, f"{name} is dated in the future"),
-        ((ctx.now - art.run_at).days > age_limit, f"{name} is older than {age_limit} days"),
-    ]
-    for failed, text in checks:
-        if failed:
-            return ("TG801", text)
-    confidence = base_catalog.defaults.confidence_level
-    bound = upper_bound(art.metric, score, score.total, confidence)
-    if bound >= slo.threshold:
-        needed = samples_needed(art.metric, score, slo.threshold, confidence)
-        more = f"about {needed} samples at this score would settle it" if needed else "no sample size would settle it at this score"
-        return ("TG802", f"{name} scored {art.score:g} on {score.total} samples, but its {confidence:.0%} upper bound {bound:.4f} "
-                         f"reaches the threshold {slo.threshold:g}: the failure is within noise; {more}")
-    return None
+def _gate_changes(change: Change) -> Iterator[Finding]:
+    """One finding per gate area touched (src/, .github/, CODEOWNERS, the catalog)."""
+    areas: dict[str, list[str]] = {}
+    for path in change.paths:
+        for name in {path.path, path.old_path or path.path}:
+            area = gate_area(name)
+            if area:
+                areas.setdefault(area, []).append(name)
+    for area, names in sorted(areas.items()):
+        shown = ", ".join(sorted(names)[:SHOWN]) + (f" and {len(names) - SHOWN} more" if len(names) > SHOWN else "")
+        yield finding(GATE_CHANGE, area, 0, f"{shown}: part of the gate or the catalog, so {change.base_platform_owner} must review this change")
+
+
+def _users(contracts: list[Contract], catalog: Catalog, tier_id: str) -> str:
+    names = sorted(c.task for c in contracts
+                   if tier_id in [t.id for t in catalog.tiers[catalog.rank(c.tier) or 0 : (catalog.rank(c.ceiling) or 0) + 1]])
+    return ", ".join(names) or "none"
+
+
+def _catalog_changes(base: Catalog, head: Catalog, change: Change) -> Iterator[Finding]:
+    contracts = [c for c, _ in change.head.policy.valid_contracts()]
+    base_home = {m.id: t.id for t in base.tiers for m in t.models}
+    for tier in base.tiers:
+        now = head.tier(tier.id)
+        if now is None:
+            users = sorted(c.task for c in contracts if tier.id in (c.tier, c.ceiling))
+            yield finding(CATALOG_CHANGE, CATALOG, 0, f"tier '{tier.id}' was removed; affected tasks: {', '.join(users) or 'none'}")
+            continue
+        old_band, new_band = tier.price_band, now.price_band
+        if new_band.max_input_per_mtok > old_band.max_input_per_mtok or new_band.max_output_per_mtok > old_band.max_output_per_mtok:
+            yield finding(CATALOG_CHANGE, CATALOG, 0, f"tier '{tier.id}' price band raised; affected tasks: {_users(contracts, head, tier.id)}")
+    for tier in head.tiers:
+        new_rank = head.rank(tier.id)
+        for model in tier.models:
+            old = base_home.get(model.id)
+            old_rank = None if old is None else base.rank(old)
+            if old_rank is not None and new_rank is not None and new_rank < old_rank:
+                yield finding(CATALOG_CHANGE, CATALOG, 0,
+                              f"model {model.id} moved down from '{old}' to '{tier.id}'; affected tasks: {_users(contracts, head, tier.id)}")

@@ -12,6 +12,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Optional
 
+from tiergate.evidence.judge import STALE, Claim, judge
+from tiergate.loading import LoadError
 from tiergate.models import Catalog, Contract
 from tiergate.policy import Policy
 
@@ -31,6 +33,15 @@ class DueItem:
     def slo(self) -> str:
         slo = self.contract.slo
         return f"{slo.metric} >= {slo.threshold:g}"
+
+
+@dataclass(frozen=True)
+class DueView:
+    """What ``tiergate review due`` shows: the due items out of ``total`` contracts, as of a day."""
+
+    items: list[DueItem]
+    total: int
+    as_of: dt.date
 
 
 def quarter(day: dt.date) -> str:
@@ -67,17 +78,24 @@ def _revised_tiers(catalog: Catalog, contract: Contract, reviewed: dt.date) -> l
 
 
 def _evidence(policy: Policy, contract: Contract, as_of: dt.date) -> list[str]:
-    assert policy.catalog is not None
+    catalog = policy.catalog
+    assert catalog is not None
     passing = contract.evidence.passing
     if passing is None:
         return ["no passing evidence"]
-    info = policy.evidence.artifact(passing)
-    if not info.intact or info.artifact is None:
+    try:
+        info = policy.evidence.resolve(passing)
+    except LoadError:
+        info = None
+    if info is None or not info.intact or info.artifact is None:
         return [f"passing evidence {passing} is missing or unusable (see `tiergate validate`)"]
-    run = info.artifact.run_at.date()
-    limit = policy.catalog.defaults.max_evidence_age_days
-    if (as_of - run).days > limit:
-        return [f"passing evidence from {run.isoformat()} is older than {limit} days"]
+    end_of_day = dt.datetime.combine(as_of, dt.time(23, 59, 59), tzinfo=dt.timezone.utc)
+    problems = judge(info, Claim(contract.task, "passing", (contract.tier,), contract.slo, catalog, end_of_day))
+    if any(p.rule is STALE for p in problems):
+        limit = catalog.defaults.max_evidence_age_days
+        return [f"passing evidence from {info.artifact.run_at.date().isoformat()} is older than {limit} days"]
+    if any(p.blocking for p in problems):
+        return [f"passing evidence {passing} does not back tier '{contract.tier}' (see `tiergate validate`)"]
     return []
 
 
@@ -89,8 +107,12 @@ def due_list(policy: Policy, as_of: dt.date) -> list[DueItem]:
     for contract, doc in policy.valid_contracts():
         rank = catalog.rank(contract.tier)
         if rank is None:
-            continue
+            continue  # validate reports the unknown tier
         why = reasons(policy, contract, as_of)
         if why:
             out.append(DueItem(contract, doc.path, tuple(why), catalog.tiers[rank - 1].id if rank > 0 else None))
     return sorted(out, key=lambda item: (item.contract.owner.lower(), item.task))
+
+
+def due_view(policy: Policy, as_of: dt.date) -> DueView:
+    return DueView(due_list(policy, as_of), len(policy.valid_contracts()), as_of)

@@ -8,13 +8,17 @@ issue list is read again, because a POST that timed out may still have created t
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Mapping, Optional
 
 from tiergate.errors import TierGateError
-from tiergate.github import Issue, IssueTracker, Transient
-from tiergate.review_report import LABEL, ticked
+from tiergate.review.due import DueItem, quarter
+from tiergate.review.render import LABEL, issue_body, marker, ticked, title
+
+if TYPE_CHECKING:
+    from tiergate.github import Issue, IssueTracker
 
 CREATE_ATTEMPTS = 3
 MAX_CREATE_WAIT = 120.0  # seconds
@@ -23,20 +27,20 @@ MAX_CREATE_WAIT = 120.0  # seconds
 @dataclass(frozen=True)
 class Outcome:
     action: str  # opened | updated | unchanged | skipped
-    issue: Optional[Issue]
+    issue: "Optional[Issue]"
 
 
 def _normalise(body: str) -> str:
     return body.replace("\r\n", "\n")  # GitHub's editor saves CRLF when someone ticks a box by hand
 
 
-def find(tracker: IssueTracker, marker: str) -> Optional[Issue]:
+def find(tracker: "IssueTracker", marker: str) -> "Optional[Issue]":
     """The oldest labelled issue carrying ``marker``: if a duplicate ever appeared, keep using the first."""
     found = [issue for issue in tracker.labelled(LABEL) if marker in issue.body]
     return min(found, key=lambda issue: issue.number) if found else None
 
 
-def sync(tracker: IssueTracker, title: str, marker: str, body_for: Callable[[set[str]], str], may_create: bool,
+def sync(tracker: "IssueTracker", title: str, marker: str, body_for: Callable[[set[str]], str], may_create: bool,
          sleep: Callable[[float], None] = time.sleep) -> Outcome:
     """Update this quarter's issue (keeping ticked boxes), or open it when ``may_create``."""
     for attempt in range(1, CREATE_ATTEMPTS + 1):
@@ -49,6 +53,8 @@ def sync(tracker: IssueTracker, title: str, marker: str, body_for: Callable[[set
             return Outcome("updated", tracker.update(existing.number, title, body))
         if not may_create:
             return Outcome("skipped", None)
+        from tiergate.github import Transient
+
         try:
             return Outcome("opened", tracker.create(title, body_for(set()), [LABEL]))
         except Transient as err:
@@ -56,3 +62,25 @@ def sync(tracker: IssueTracker, title: str, marker: str, body_for: Callable[[set
                 raise TierGateError(f"{err}; gave up after {attempt} attempt(s), run again later") from None
             sleep(err.wait)
     raise AssertionError("unreachable: the loop returns or raises")
+
+
+def open_issue(items: list[DueItem], total: int, day: dt.date, github_repo: Optional[str], dry_run: bool, update_only: bool,
+               environ: Mapping[str, str]) -> str:
+    """``tiergate review open-issue``: what to print (the dry-run issue, or what was done)."""
+    name = quarter(day)
+    heading = title(name)
+
+    def body_for(keep: set[str]) -> str:
+        return issue_body(items, total, day, name, keep)
+
+    if dry_run:
+        return f"{heading}\n\n{body_for(set())}"
+    from tiergate import github  # PyGithub and its crypto stack load only for the one command that calls GitHub
+
+    env = dict(environ)
+    tracker = github.GitHubIssues(github.repository_from(github_repo, env), github.token_from_env(env), github.api_from_env(env))
+    outcome = sync(tracker, heading, marker(name), body_for, may_create=bool(items) and not update_only)
+    if outcome.issue is None:
+        why = "nothing is due" if not items else "--update-only"
+        return f"no {heading} issue exists and none was opened ({why}); {len(items)} of {total} assignment(s) due\n"
+    return f"{outcome.action} #{outcome.issue.number} {outcome.issue.url} ({heading}: {len(items)} of {total} due)\n"

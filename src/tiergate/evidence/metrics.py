@@ -6,6 +6,7 @@ checked, so a score is only as good as the records that anyone can re-read.
 
 from __future__ import annotations
 
+import bisect
 import json
 import statistics
 from dataclasses import dataclass
@@ -26,10 +27,24 @@ class RecordError(ValueError):
 
 @dataclass(frozen=True)
 class Score:
+    """A recomputed score and what the cost model and the statistics need of the samples.
+
+    ``wrong`` counts samples with a wrong answer (proportions, labels); a mean metric keeps its
+    sorted per-sample ``values`` instead, since what counts as a miss depends on a threshold.
+    """
+
     value: float
     successes: Optional[int] = None
     total: int = 0
     spread: float = 0.0  # sample standard deviation, for mean metrics
+    wrong: int = 0
+    values: tuple[float, ...] = ()
+
+    def misses(self, threshold: float) -> int:
+        """Samples a user would see as failed requests: wrong answers, or per-sample scores below ``threshold``."""
+        if self.values:
+            return bisect.bisect_left(self.values, threshold)
+        return self.wrong
 
 
 @dataclass(frozen=True)
@@ -55,7 +70,7 @@ def _canonical(value: Any) -> str:
 
 
 def _proportion(hits: int, total: int) -> Score:
-    return Score(round(hits / total, SCORE_DIGITS), hits, total)
+    return Score(round(hits / total, SCORE_DIGITS), hits, total, wrong=total - hits)
 
 
 def _accurate(record: dict[str, Any]) -> bool:
@@ -88,7 +103,7 @@ def _rubric_mean(records: list[dict[str, Any]]) -> Score:
             raise RecordError(index, f"'score' must be a number from 0 to {RUBRIC_MAX:g}")
     values = [float(r["score"]) for r in records]
     spread = statistics.stdev(values) if len(values) > 1 else 0.0
-    return Score(round(statistics.fmean(values), SCORE_DIGITS), None, len(values), spread)
+    return Score(round(statistics.fmean(values), SCORE_DIGITS), None, len(values), spread, values=tuple(sorted(values)))
 
 
 def _macro_f1(records: list[dict[str, Any]]) -> Score:
@@ -103,7 +118,8 @@ def _macro_f1(records: list[dict[str, Any]]) -> Score:
         fp = sum(1 for r in records if _canonical(r["expected"]) != label and _canonical(r["output"]) == label)
         fn = sum(1 for r in records if _canonical(r["expected"]) == label and _canonical(r["output"]) != label)
         total += 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-    return Score(round(total / len(labels), SCORE_DIGITS), None, len(records))
+    wrong = sum(1 for r in records if not _matches(r))
+    return Score(round(total / len(labels), SCORE_DIGITS), None, len(records), wrong=wrong)
 
 
 METRICS: dict[str, Metric] = {
@@ -126,20 +142,3 @@ def compute(metric: str, records: list[dict[str, Any]]) -> Score:
 
 def needs_expected(metric: str) -> bool:
     return "expected" in METRICS[metric].fields
-
-
-def misses(metric: str, records: list[dict[str, Any]], threshold: float) -> int:
-    """Count the samples a user would see as failed requests.
-
-    Proportion metrics count the misses directly. A mean or F1 SLO has no per-sample verdict, so
-    a sample misses when its own score is below the SLO threshold (rubric) or its label is wrong
-    (F1): the per-request failure rate the cost model needs.
-    """
-    compute(metric, records)  # validates the records
-    if metric == "rubric_mean":
-        return sum(1 for r in records if float(r["score"]) < threshold)
-    if metric == "pass_rate":
-        return sum(1 for r in records if not r["passed"])
-    if metric == "accuracy":
-        return sum(1 for r in records if not _accurate(r))
-    return sum(1 for r in records if not _matches(r))

@@ -8,9 +8,10 @@ from typing import Any, Callable, Optional
 
 from tabulate import tabulate
 
-from tiergate.cost import CostReport, TaskCost, Totals, monthly, per_call, percent, plain
+from tiergate.cost import CostReport, CostView, TaskCost, Totals, monthly, per_call, percent, plain
 from tiergate.findings import Finding
-from tiergate.report import finding_dict, line
+from tiergate.report import Formats
+from tiergate.report.verdict import finding_dict, line
 
 NOT_ESTIMATED = "not estimated"
 TERM_LABELS = {"direct": "direct", "escalation": "escalation", "retry": "retry",
@@ -133,12 +134,12 @@ def _render(report: CostReport, findings: list[Finding], detail: bool, fmt: str,
     return "\n\n".join(parts) + "\n"
 
 
-def as_table(report: CostReport, findings: list[Finding], detail: bool) -> str:
-    return _render(report, findings, detail, "simple", lambda title: f"{title}\n{'=' * len(title)}")
+def as_text(view: CostView) -> str:
+    return _render(view.report, view.findings, view.detail, "simple", lambda title: f"{title}\n{'=' * len(title)}")
 
 
-def as_markdown(report: CostReport, findings: list[Finding], detail: bool) -> str:
-    return _render(report, findings, detail, "github", lambda title: f"## {title}")
+def as_markdown(view: CostView) -> str:
+    return _render(view.report, view.findings, view.detail, "github", lambda title: f"## {title}")
 
 
 def _money(amount: Optional[Decimal]) -> Optional[str]:
@@ -175,8 +176,9 @@ def _totals_json(totals: Totals) -> dict[str, Any]:
             "saving_vs_lowest_tier": plain(totals.lowest - totals.actual)}
 
 
-def as_json(report: CostReport, findings: list[Finding], detail: bool) -> str:
+def as_json(view: CostView) -> str:
     """Money as exact decimal strings (never floats); rates as decimal strings in [0, 1]."""
+    report, findings = view.report, view.findings
     payload = {
         "currency": "USD",
         "tiers": report.tiers,
@@ -188,6 +190,4 @@ def as_json(report: CostReport, findings: list[Finding], detail: bool) -> str:
     return json.dumps(payload, indent=2) + "\n"
 
 
-RENDERERS: dict[str, Callable[[CostReport, list[Finding], bool], str]] = {
-    "table": as_table, "json": as_json, "markdown": as_markdown,
-}
+FORMATS: Formats[CostView] = Formats({"text": as_text, "json": as_json, "markdown": as_markdown})

@@ -6,11 +6,12 @@ import datetime as dt
 import json
 import re
 from itertools import groupby
-from typing import Callable
 
 from tabulate import tabulate
 
-from tiergate.review import DueItem
+from tiergate.report import Formats
+from tiergate.report.markdown import cell as _cell
+from tiergate.review.due import DueItem, DueView
 
 LABEL = "tier-review"
 HEADERS = ["task", "class", "tier", "SLO", "reviewed", "why due", "cheaper tier to re-test"]
@@ -27,19 +28,22 @@ def _count(items: list[DueItem], total: int, as_of: dt.date) -> str:
     return f"{len(items)} of {total} assignment(s) due for re-evaluation as of {as_of.isoformat()}"
 
 
-def due_table(items: list[DueItem], total: int, as_of: dt.date) -> str:
+def due_text(view: DueView) -> str:
+    items, total, as_of = view.items, view.total, view.as_of
     rows = [[item.contract.owner] + _row(item) for item in items]
     table = tabulate(rows, headers=["owner"] + HEADERS, tablefmt="simple", disable_numparse=True) + "\n\n" if rows else ""
     return table + _count(items, total, as_of) + "\n"
 
 
-def due_markdown(items: list[DueItem], total: int, as_of: dt.date) -> str:
+def due_markdown(view: DueView) -> str:
+    items, total, as_of = view.items, view.total, view.as_of
     rows = [[item.contract.owner] + [_cell(v) for v in _row(item)] for item in items]
     table = tabulate(rows, headers=["owner"] + HEADERS, tablefmt="github", disable_numparse=True) + "\n\n" if rows else ""
     return table + _count(items, total, as_of) + "\n"
 
 
-def due_json(items: list[DueItem], total: int, as_of: dt.date) -> str:
+def due_json(view: DueView) -> str:
+    items, total, as_of = view.items, view.total, view.as_of
     payload = {
         "as_of": as_of.isoformat(), "count": len(items), "total": total,
         "due": [{"task": i.task, "file": i.path, "owner": i.contract.owner, "class": i.contract.task_class, "tier": i.contract.tier,
@@ -50,9 +54,7 @@ def due_json(items: list[DueItem], total: int, as_of: dt.date) -> str:
     return json.dumps(payload, indent=2) + "\n"
 
 
-DUE_RENDERERS: dict[str, Callable[[list[DueItem], int, dt.date], str]] = {
-    "table": due_table, "json": due_json, "markdown": due_markdown,
-}
+FORMATS: Formats[DueView] = Formats({"text": due_text, "json": due_json, "markdown": due_markdown})
 
 
 # --- the review issue ---------------------------------------------------------------------
@@ -65,10 +67,6 @@ def marker(quarter: str) -> str:
 
 def title(quarter: str) -> str:
     return f"Tier review {quarter}"
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def ticked(body: str) -> set[str]:

@@ -1,0 +1,142 @@
+"""The two flows, side by side: ``validate`` (the repository at rest) and ``check`` (a change).
+
+Both are load -> rules -> result. ``validate`` loads everything and runs the at-rest
+families. ``check`` compares the working tree with the merge base of HEAD and the base branch;
+its work grows with the change, not the repository: only the contracts a change touches (and
+what depends on what it touches) are loaded and checked, and a catalog or CODEOWNERS change
+touches every contract.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Iterable, Optional
+
+from tiergate import cost, gitio
+from tiergate.errors import TierGateError
+from tiergate.findings import Finding, Result, TierChange
+from tiergate.layout import CATALOG, RECORDS_SUFFIX, is_artifact, is_codeowners, is_contract, under, EVALS
+from tiergate.loading import MAX_YAML_BYTES, Document, LoadError, Tree, WorkTree
+from tiergate.models import Contract
+from tiergate.policy import Policy, artifact_paths, contract_paths, load_contract, load_policy
+from tiergate.rules import AT_REST, ON_CHANGE, budget
+from tiergate.rules.context import Change, Context, Pair
+
+
+def _at_rest(ctx: Context) -> list[Finding]:
+    out = list(ctx.policy.findings)
+    for family in AT_REST:
+        out.extend(family.check(ctx))
+    out.extend(f for info in ctx.policy.evidence.loaded() for f in info.findings)
+    return out
+
+
+def validate(tree: Tree, now: dt.datetime) -> tuple[Policy, Result]:
+    """Check the whole repository as it stands; the loaded policy comes back for commands that go on to use it."""
+    policy = load_policy(tree)
+    for path in artifact_paths(tree):
+        policy.evidence.artifact(path)
+    findings = _at_rest(Context(policy, now))
+    return policy, Result(findings, contracts=len(policy.contracts), artifacts=len(policy.evidence.loaded()))
+
+
+def check(root: Path, base_ref: str, now: dt.datetime) -> Result:
+    """The merge gate: every at-rest rule on what the change touches, plus the gate rules."""
+    repo = gitio.open_repo(root)
+    base_commit = gitio.merge_base(repo, base_ref)
+    paths = gitio.changes(repo, base_commit)
+    head_tree, base_tree = WorkTree(root), gitio.GitTree(base_commit)
+    base = load_policy(base_tree, paths=[])
+    if base.catalog is None:
+        raise TierGateError(f"{CATALOG} does not load at the merge base {base_commit.hexsha[:12]}, so the gate cannot compare against it; "
+                            "land the first catalog with `tiergate validate` passing, then the gate applies to later changes")
+    touched = _touched(head_tree, paths)
+    head = load_policy(head_tree, paths=touched)
+    for path in paths:
+        if is_artifact(path.path) and path.status in "AMR" and head_tree.exists(path.path):
+            head.evidence.artifact(path.path)
+    ctx = Context(head, now, peers=lambda needles: _peers(head, needles))
+    pairs = list(_pairs(head, base_tree))
+    change = Change(ctx, base.catalog, base.catalog.platform_owner, pairs, paths)
+    findings = _at_rest(ctx)
+    for family in ON_CHANGE:
+        findings.extend(family.check(change))
+    result = Result(findings, contracts=len(touched), artifacts=len(head.evidence.loaded()))
+    result.tier_changes = _tier_changes(pairs, result.findings)
+    return result
+
+
+def _touched(tree: Tree, paths: list[gitio.Change]) -> list[str]:
+    out = {p.path for p in paths if is_contract(p.path) and p.status != "D"}
+    everything = any(p.path == CATALOG or is_codeowners(p.path) or is_codeowners(p.old_path or "") for p in paths)
+    evidence = {name for p in paths for name in (p.path, p.old_path) if name and under(name, EVALS)}
+    if everything or evidence:
+        needles = [p.encode() for p in evidence] + [p.removesuffix(RECORDS_SUFFIX).encode() for p in evidence]
+        for path in contract_paths(tree):
+            if everything or _mentions(tree, path, needles, unreadable=True, every=False):
+                out.add(path)
+    return sorted(out)
+
+
+def _mentions(tree: Tree, path: str, needles: list[bytes], unreadable: bool, every: bool) -> bool:
+    """A byte prefilter: could the file at ``path`` name ``needles`` (any, or ``every`` one)?"""
+    try:
+        text = tree.read(path, MAX_YAML_BYTES)
+    except LoadError:
+        return unreadable
+    test = all if every else any
+    return test(needle in text for needle in needles)
+
+
+def _peers(policy: Policy, needles: list[bytes]) -> list[tuple[Contract, Document]]:
+    """The contracts a partial load left out whose bytes hold every needle, parsed quietly (no evidence).
+
+    A file lacking a needle (a word its impact or tier would need) cannot be the other side of
+    a cross-contract rule, so it is skipped unparsed: the gate stays proportional to the change.
+    An unreadable file is skipped too: it is its own problem, reported when it is touched.
+    """
+    if policy.complete:
+        return []
+    scratch = Policy(policy.tree, catalog=policy.catalog)
+    seen = {loaded.path for loaded in policy.contracts}
+    for path in contract_paths(policy.tree):
+        if path not in seen and _mentions(policy.tree, path, needles, unreadable=False, every=True):
+            scratch.contracts.append(load_contract(scratch, path))
+    return scratch.valid_contracts()
+
+
+def _pairs(head: Policy, base_tree: Tree) -> Iterable[Pair]:
+    scratch = Policy(base_tree)
+    for contract, doc in head.valid_contracts():
+        base_contract: Optional[Contract] = None
+        if base_tree.exists(doc.path):
+            base_contract = load_contract(scratch, doc.path).contract  # unreadable base: judged as new, strictest
+        if base_contract is not None and base_contract.task != contract.task:
+            base_contract = None
+        yield Pair(contract, doc, base_contract)
+
+
+def _tier_changes(pairs: list[Pair], findings: list[Finding]) -> list[TierChange]:
+    out = []
+    for pair in pairs:
+        base, head = pair.base, pair.head
+        if base is not None and (base.tier, base.ceiling) == (head.tier, head.ceiling):
+            continue
+        if base is not None and base.tier == head.tier:
+            before, after = f"ceiling {base.ceiling}", f"ceiling {head.ceiling}"
+        else:
+            before, after = (base.tier if base else "(new)"), head.tier
+        errors = sorted({f.rule.id for f in findings if f.file == pair.doc.path and f.severity == "error"})
+        out.append(TierChange(head.task, before, after, tuple(head.evidence.failing), "rejected: " + ", ".join(errors) if errors else "accepted"))
+    return out
+
+
+def cost_view(policy: Policy, now: dt.datetime, only: Optional[str] = None) -> cost.CostView:
+    """``tiergate cost``: every task costed (or task ``only``, broken down), with the cost findings."""
+    files = {c.task: doc.path for c, doc in policy.valid_contracts()}
+    if only is not None and only not in files:
+        raise TierGateError(f"no valid contract for task '{only}'; known tasks: {', '.join(sorted(files)) or 'none'}")
+    findings = [f for f in budget.check(Context(policy, now)) if f.rule is not budget.BUDGET_INVERSION]
+    findings = sorted((f for f in findings if only is None or f.file == files[only]), key=Finding.sort_key)
+    return cost.CostView(cost.build(policy, now, only), findings, only is not None)

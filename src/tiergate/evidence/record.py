@@ -1,0 +1,176 @@
+"""Recording a run: score its records with the SLO metric and commit them as a new artifact.
+
+The records are pinned to the eval set before anything is written (ids and expected values,
+by the same coverage judgement the store applies), and nothing is ever overwritten: evidence
+is append-only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+
+from tiergate.errors import TierGateError
+from tiergate.evidence.metrics import RecordError, compute, needs_expected
+from tiergate.evidence.store import Dataset, EvidenceStore, coverage, duplicate_ids, record_id, sha256_hex
+from tiergate.layout import CATALOG, EVALS, TASKS
+from tiergate.loading import MAX_JSONL_BYTES, LoadError, WorkTree, check_ref, parse_jsonl
+from tiergate.models import Catalog, Contract, is_external
+from tiergate.policy import Policy, load_contract, load_policy
+
+ARTIFACT_SCHEMA_COMMENT = "# yaml-language-server: $schema=../../schemas/artifact.schema.json\n"
+
+
+def record_run(root: Path, task: str, tier: str, model: str, records_file: str, run_at: dt.datetime) -> str:
+    """``tiergate eval record``: load the task's contract, score the records file, write the artifact; its path."""
+    policy = load_policy(WorkTree(root), paths=[])
+    loaded = load_contract(policy, f"{TASKS}/{task}.yaml") if _is_task_id(task) else None
+    if loaded is None or policy.catalog is None or loaded.contract is None:
+        raise TierGateError(_load_failure(policy, task))
+    return write_artifact(root, policy.evidence, policy.catalog, loaded.contract, tier, model, _read_input(records_file), records_file, run_at)
+
+
+def _is_task_id(task: str) -> bool:
+    return bool(task) and all(c.islower() or c.isdigit() or c == "-" for c in task)
+
+
+def _load_failure(policy: Policy, task: str) -> str:
+    if not policy.catalog_present:
+        return f"{CATALOG}:0: the tier catalog is missing; create it (see README) and run `tiergate validate`"
+    if not policy.findings:
+        return f"task '{task}' is not a valid task id (lowercase letters, digits and dashes)"
+    first = policy.findings[0]
+    return f"{first.file}:{first.line}: {first.message} ({len(policy.findings)} problem(s); run `tiergate validate`)"
+
+
+def _read_input(path: str) -> bytes:
+    try:
+        if os.path.getsize(path) > MAX_JSONL_BYTES:
+            raise TierGateError(f"{path} is over the {MAX_JSONL_BYTES}-byte limit")
+        return Path(path).read_bytes()
+    except OSError as err:
+        raise TierGateError(f"cannot read {path}: {err.strerror}") from None
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9.]+", "-", text.lower()).strip("-")
+
+
+def _canonical_line(record: dict[str, Any]) -> str:
+    return json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def prepare_records(store: EvidenceStore, contract: Contract, raw: bytes, source: str) -> tuple[list[dict[str, Any]], Optional[Dataset]]:
+    """Parse the run's records and, for an in-repo eval set, pin them to it (ids and expected)."""
+    try:
+        records = parse_jsonl(raw)
+    except LoadError as err:
+        raise TierGateError(f"{source}:{err.line}: {err.message}") from None
+    if not records:
+        raise TierGateError(f"{source}: holds no records")
+    if is_external(contract.slo.eval_set):
+        return records, None
+    try:
+        dataset = store.dataset(check_ref(contract.slo.eval_set, EVALS))
+    except LoadError as err:
+        raise TierGateError(f"eval set {contract.slo.eval_set}: {err.message}") from None
+    bad = duplicate_ids(records)
+    if bad is not None:
+        raise TierGateError(f"{source}:{bad + 1}: each record needs a unique 'id' (string or integer)")
+    ids = [str(record_id(r)) for r in records]
+    found = coverage(dataset, ids, records, contract.slo.metric)
+    if found.missing or found.extra:
+        raise TierGateError(
+            f"{source}: records must cover exactly the ids of {dataset.path}: {len(found.missing)} missing "
+            f"(e.g. {', '.join(found.missing[:3]) or '-'}), {len(found.extra)} unknown (e.g. {', '.join(found.extra[:3]) or '-'})")
+    if found.disagreeing is not None:
+        key, theirs, ours = found.disagreeing
+        raise TierGateError(f"{source}: record '{key}' has expected {theirs!r}, the eval set says {ours!r}")
+    if needs_expected(contract.slo.metric):
+        for key, record in zip(ids, records):
+            record["expected"] = dataset.expected[key]
+    return records, dataset
+
+
+def write_artifact(
+    root: Path,
+    store: EvidenceStore,
+    catalog: Catalog,
+    contract: Contract,
+    tier_id: str,
+    model_id: str,
+    raw: bytes,
+    source: str,
+    run_at: dt.datetime,
+) -> str:
+    """Compute the SLO metric from a run's records and commit them as a new artifact.
+
+    Returns the artifact's repo-relative path. Never overwrites: evidence is append-only.
+    """
+    tier = catalog.tier(tier_id)
+    if tier is None:
+        raise TierGateError(f"tier '{tier_id}' is not in {CATALOG}; choose one of: {', '.join(t.id for t in catalog.tiers)}")
+    if model_id not in tier.model_ids():
+        raise TierGateError(f"model '{model_id}' is not in tier '{tier_id}'; its models are: {', '.join(sorted(tier.model_ids()))}")
+    records, dataset = prepare_records(store, contract, raw, source)
+    try:
+        score = compute(contract.slo.metric, records)
+    except RecordError as err:
+        raise TierGateError(f"{source}: record {err.index + 1}: {err} (metric {contract.slo.metric})") from None
+    stem = f"{run_at.strftime('%Y%m%dT%H%M%SZ')}-{tier_id}-{_slug(model_id.split('/', 1)[-1])}"
+    folder = f"{EVALS}/{contract.task}"
+    art_rel, rec_rel = f"{folder}/{stem}.yaml", f"{folder}/{stem}.records.jsonl"
+    for rel in (art_rel, rec_rel):
+        if (root / rel).exists():
+            raise TierGateError(f"{rel} already exists; evidence is append-only (use another --run-at)")
+    body = ("\n".join(_canonical_line(r) for r in records) + "\n").encode("utf-8")
+    data: dict[str, Any] = {
+        "task": contract.task,
+        "tier": tier_id,
+        "model": model_id,
+        "metric": contract.slo.metric,
+        "score": score.value,
+    }
+    if score.successes is not None:
+        data["counts"] = {"successes": score.successes, "total": score.total}
+    data.update(
+        samples=score.total,
+        run_at=run_at,
+        eval_set={"path": contract.slo.eval_set, **({"sha256": dataset.sha256} if dataset else {})},
+        records={"path": rec_rel, "sha256": sha256_hex(body)},
+    )
+    text = ARTIFACT_SCHEMA_COMMENT + yaml.dump(data, Dumper=_ArtifactDumper, sort_keys=False, allow_unicode=True)
+    (root / folder).mkdir(parents=True, exist_ok=True)
+    _write_new(root / rec_rel, body)
+    try:
+        _write_new(root / art_rel, text.encode("utf-8"))
+    except BaseException:
+        (root / rec_rel).unlink(missing_ok=True)
+        raise
+    return art_rel
+
+
+class _ArtifactDumper(yaml.SafeDumper):
+    """Writes times as ISO 8601 with a 'Z', which YAML still reads back as a timestamp."""
+
+
+def _represent_datetime(dumper: yaml.SafeDumper, value: dt.datetime) -> yaml.Node:
+    text = value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dumper.represent_scalar("tag:yaml.org,2002:timestamp", text)
+
+
+_ArtifactDumper.add_representer(dt.datetime, _represent_datetime)
+
+
+def _write_new(path: Path, body: bytes) -> None:
+    try:
+        with open(path, "xb") as handle:
+            handle.write(body)
+    except OSError as err:
+        raise TierGateError(f"cannot write {path}: {err.strerror}") from None

@@ -1,0 +1,231 @@
+"""Eval artifacts as committed: load each once, verify it, and keep what later judgements need.
+
+An artifact is trusted only as far as it can be recomputed: its records file must match the
+pinned hash, the score must follow from the records, and when the eval set lives in the
+repository the records must cover exactly its ids with its expected values. The store keeps
+the recomputed score (with the per-sample misses the cost model uses), so nothing reads a
+records file twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from pydantic import ValidationError
+
+from tiergate.evidence.metrics import RecordError, Score, compute, needs_expected
+from tiergate.findings import Finding, Rule, finding
+from tiergate.layout import EVALS
+from tiergate.loading import MAX_JSONL_BYTES, MAX_YAML_BYTES, MISSING, RECORDS_INVALID, Document, LoadError, Tree, check_ref, parse_jsonl, parse_yaml
+from tiergate.models import Artifact, is_external
+from tiergate.schema_errors import schema_findings
+
+SCORE_TOLERANCE = 5e-7
+
+RECORDS_HASH = Rule("TG307", "evidence-records-hash", "error", "The records file does not match the sha256 pinned in the artifact.")
+SCORE_MISMATCH = Rule("TG308", "evidence-score-mismatch", "error",
+                      "The score recomputed from the records differs from the recorded score or counts.")
+EVAL_SET = Rule("TG313", "evidence-eval-set", "error", "The artifact ran on another eval set than the SLO's, or the eval set changed since.")
+COVERAGE = Rule("TG314", "evidence-records-coverage", "error",
+                "The records do not cover exactly the eval set's ids, or disagree with its expected values.")
+RULES = (RECORDS_HASH, SCORE_MISMATCH, EVAL_SET, COVERAGE)
+
+
+def sha256_hex(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+@dataclass
+class Dataset:
+    path: str
+    sha256: str
+    expected: dict[str, Any]  # id -> expected (None when the set carries no expected values)
+    order: list[str]
+
+
+@dataclass
+class ArtifactInfo:
+    """An artifact as found: the parsed model (if any), the recomputed score, and its problems."""
+
+    path: str
+    artifact: Optional[Artifact] = None
+    doc: Optional[Document] = None
+    score: Optional[Score] = None
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def intact(self) -> bool:
+        return self.artifact is not None and self.score is not None and not any(f.severity == "error" for f in self.findings)
+
+
+def record_id(record: dict[str, Any]) -> Optional[str]:
+    value = record.get("id")
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How records stand against an eval set: ids missing, ids not in the set, a disagreeing expected."""
+
+    missing: list[str]
+    extra: list[str]
+    disagreeing: Optional[tuple[str, Any, Any]] = None  # (id, the record's expected, the set's)
+
+    @property
+    def exact(self) -> bool:
+        return not self.missing and not self.extra and self.disagreeing is None
+
+
+def coverage(dataset: Dataset, ids: list[str], records: list[dict[str, Any]], metric: str) -> Coverage:
+    """The one coverage judgement: ``eval record`` refuses on it and the store reports it (TG314)."""
+    present = set(ids)
+    missing = [k for k in dataset.order if k not in present]
+    extra = [k for k in ids if k not in dataset.expected]
+    if missing or extra or not needs_expected(metric):
+        return Coverage(missing, extra)
+    for key, record in zip(ids, records):
+        if "expected" in record and record["expected"] != dataset.expected[key]:
+            return Coverage([], [], (key, record["expected"], dataset.expected[key]))
+    return Coverage([], [])
+
+
+def duplicate_ids(records: list[dict[str, Any]]) -> Optional[int]:
+    """The 0-based index of the first record without a unique string or integer id, or None."""
+    seen: set[str] = set()
+    for index, record in enumerate(records):
+        key = record_id(record)
+        if key is None or key in seen:
+            return index
+        seen.add(key)
+    return None
+
+
+class EvidenceStore:
+    """Loads artifacts and eval sets once each, however many contracts link them."""
+
+    def __init__(self, tree: Tree) -> None:
+        self.tree = tree
+        self._artifacts: dict[str, ArtifactInfo] = {}
+        self._datasets: dict[str, Dataset | LoadError] = {}
+
+    def loaded(self) -> list[ArtifactInfo]:
+        return list(self._artifacts.values())
+
+    def resolve(self, ref: str) -> ArtifactInfo:
+        """The artifact a contract links as ``ref``: normalised, confined to evals/, loaded once.
+
+        The one way a link becomes an artifact. Raises LoadError when the reference itself is
+        unusable (outside evals/, escaping, missing); the artifact's own problems are findings.
+        """
+        path = check_ref(ref, EVALS)
+        if path not in self._artifacts and not self.tree.exists(path):
+            raise LoadError(MISSING, f"artifact {path} does not exist; check the path or record the run")
+        return self.artifact(path)
+
+    def artifact(self, path: str) -> ArtifactInfo:
+        """Load (once) the artifact at a normalised repository path."""
+        if path not in self._artifacts:
+            self._artifacts[path] = self._load_artifact(path)
+        return self._artifacts[path]
+
+    def dataset(self, path: str) -> Dataset:
+        if path not in self._datasets:
+            try:
+                self._datasets[path] = self._load_dataset(path)
+            except LoadError as err:
+                self._datasets[path] = err
+        value = self._datasets[path]
+        if isinstance(value, LoadError):
+            raise value
+        return value
+
+    def _load_dataset(self, path: str) -> Dataset:
+        raw = self.tree.read(path, MAX_JSONL_BYTES)
+        rows = parse_jsonl(raw)
+        expected: dict[str, Any] = {}
+        for index, row in enumerate(rows):
+            key = record_id(row)
+            if key is None:
+                raise LoadError(RECORDS_INVALID, "eval set line needs an 'id' (string or integer)", index + 1)
+            if key in expected:
+                raise LoadError(RECORDS_INVALID, f"eval set repeats id '{key}'", index + 1)
+            expected[key] = row.get("expected")
+        return Dataset(path, sha256_hex(raw), expected, list(expected))
+
+    def _load_artifact(self, path: str) -> ArtifactInfo:
+        info = ArtifactInfo(path)
+        try:
+            info.doc = parse_yaml(self.tree.read(path, MAX_YAML_BYTES), path)
+        except LoadError as err:
+            info.findings.append(finding(err.rule, path, err.line, err.message, err.column))
+            return info
+        try:
+            info.artifact = Artifact.model_validate(info.doc.data)
+        except ValidationError as err:
+            info.findings.extend(schema_findings(err, info.doc))
+            return info
+        info.findings.extend(self._integrity(info.artifact, info.doc, info))
+        return info
+
+    def _integrity(self, art: Artifact, doc: Document, info: ArtifactInfo) -> list[Finding]:
+        here = doc.path
+        try:
+            records_path = check_ref(art.records.path, EVALS)
+            raw = self.tree.read(records_path, MAX_JSONL_BYTES)
+        except LoadError as err:
+            return [finding(err.rule, here, doc.line("records", "path"), f"records: {err.message}")]
+        if sha256_hex(raw) != art.records.sha256:
+            return [finding(RECORDS_HASH, here, doc.line("records", "sha256"),
+                            f"{records_path} does not match its pinned sha256: records are append-only; record a new run with `tiergate eval record`")]
+        try:
+            records = parse_jsonl(raw)
+            score = compute(art.metric, records)
+        except LoadError as err:
+            return [finding(err.rule, records_path, err.line, err.message, err.column)]
+        except RecordError as err:
+            return [finding(RECORDS_INVALID, records_path, err.index + 1, f"{err} (metric {art.metric})")]
+        info.score = score
+        problems = self._coverage(art, doc, records)
+        problems.extend(_score_mismatch(art, doc, score))
+        return problems
+
+    def _coverage(self, art: Artifact, doc: Document, records: list[dict[str, Any]]) -> list[Finding]:
+        here = doc.path
+        if duplicate_ids(records) is not None:
+            return [finding(COVERAGE, here, doc.line("records"), "records must have unique string or integer ids")]
+        if is_external(art.eval_set.path):
+            return []
+        try:
+            dataset = self.dataset(check_ref(art.eval_set.path, EVALS))
+        except LoadError as err:
+            return [finding(err.rule, here, doc.line("eval_set", "path"), f"eval set {art.eval_set.path}: {err.message}")]
+        if dataset.sha256 != art.eval_set.sha256:
+            return [finding(EVAL_SET, here, doc.line("eval_set", "sha256"),
+                            f"eval set {dataset.path} changed since this run (sha256 differs); re-run the eval on the current set")]
+        found = coverage(dataset, [str(record_id(r)) for r in records], records, art.metric)
+        if found.missing or found.extra:
+            sample = sorted(found.missing or found.extra)[:3]
+            return [finding(COVERAGE, here, doc.line("records"),
+                            f"records must cover exactly the ids of {dataset.path}: {len(found.missing)} eval-set ids missing, "
+                            f"{len(found.extra)} ids not in the set (e.g. {', '.join(sample)})")]
+        if found.disagreeing is not None:
+            return [finding(COVERAGE, here, doc.line("records"),
+                            f"record '{found.disagreeing[0]}' has an expected value that differs from {dataset.path}")]
+        return []
+
+
+def _score_mismatch(art: Artifact, doc: Document, score: Score) -> list[Finding]:
+    here = doc.path
+    if art.samples != score.total:
+        return [finding(SCORE_MISMATCH, here, doc.line("samples"), f"samples says {art.samples} but the records hold {score.total}")]
+    if art.counts is not None and (art.counts.successes, art.counts.total) != (score.successes, score.total):
+        return [finding(SCORE_MISMATCH, here, doc.line("counts"),
+                        f"counts say {art.counts.successes}/{art.counts.total} but the records give {score.successes}/{score.total}")]
+    if abs(art.score - score.value) > SCORE_TOLERANCE:
+        return [finding(SCORE_MISMATCH, here, doc.line("score"),
+                        f"score says {art.score:g} but the records give {score.value:g}; scores are computed by `tiergate eval record`, not typed")]
+    return []

@@ -1,0 +1,59 @@
+"""Where things live in a governance repository: every path tiergate knows, named once.
+
+Which path is a contract, an artifact, an eval set or part of the gate is a security
+judgement (a file the gate misclassifies is a file it does not check), so it is made here
+and nowhere else; every other module imports these names.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+POLICY = "policy"
+CATALOG = "policy/tiers.yaml"
+TASKS = "policy/tasks"
+EVALS = "evals"
+DATASETS = "evals/datasets"
+SCHEMAS = "schemas"
+CODEOWNERS_LOCATIONS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")  # the order GitHub looks in
+DEFAULT_CODEOWNERS = "CODEOWNERS"
+GATE_FOLDERS = ("src/", ".github/")  # the gate's own code and workflows
+YAML_SUFFIXES = (".yaml", ".yml")
+RECORDS_SUFFIX = ".records.jsonl"
+# Paths that must belong to the platform owner in CODEOWNERS, as probes of each gate area.
+PLATFORM_PROBES = (CATALOG, ".github/workflows/policy-gate.yml", "src/tiergate/__init__.py")
+# The CODEOWNERS patterns that give those areas to the platform owner (the managed block writes them).
+PLATFORM_PATTERNS = ("/policy/tiers.yaml", "/.github/", "/src/")
+
+
+def under(path: str, folder: str) -> bool:
+    return path.startswith(folder.rstrip("/") + "/")
+
+
+def is_contract(path: str) -> bool:
+    return under(path, TASKS) and path.endswith(YAML_SUFFIXES)
+
+
+def is_evidence(path: str) -> bool:
+    """An artifact or records file: anything under evals/ except the eval sets."""
+    return under(path, EVALS) and not under(path, DATASETS)
+
+
+def is_artifact(path: str) -> bool:
+    return is_evidence(path) and path.endswith(YAML_SUFFIXES)
+
+
+def is_codeowners(path: str) -> bool:
+    return path in CODEOWNERS_LOCATIONS
+
+
+def gate_area(path: str) -> str | None:
+    """The gate area ``path`` belongs to (src/, .github/, the catalog, CODEOWNERS), or None."""
+    folder = next((f for f in GATE_FOLDERS if path.startswith(f)), None)
+    if folder is not None:
+        return folder
+    return path if path == CATALOG or is_codeowners(path) else None
+
+
+def task_stem(path: str) -> str:
+    return PurePosixPath(path).stem

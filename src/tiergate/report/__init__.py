@@ -1,0 +1,52 @@
+"""Renderers: a computed result in, text out. The only code that formats results for people or CI.
+
+One interface for every kind of result: a ``Formats`` maps format names to pure functions
+``result -> str``, with the same names everywhere (``text``, ``json``, ``markdown``,
+``github``; later ``sarif``, ``html``). The ``github`` format may also carry a Markdown step
+summary; ``emit`` writes both, so commands only choose the result and the format.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Callable, Generic, Optional, TypeVar
+
+import click
+
+from tiergate.errors import TierGateError
+
+R = TypeVar("R")
+FORMAT_NAMES = ("text", "json", "markdown", "github", "sarif", "html", "litellm", "csv")  # the last two: export targets
+
+
+@dataclass(frozen=True)
+class Formats(Generic[R]):
+    """The renderers of one kind of result, by format name; ``summary`` feeds GITHUB_STEP_SUMMARY."""
+
+    renderers: dict[str, Callable[[R], str]]
+    summary: Optional[Callable[[R], str]] = field(default=None)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.renderers) - set(FORMAT_NAMES)
+        if unknown:
+            raise ValueError(f"unknown format names {sorted(unknown)}; use one of {FORMAT_NAMES}")
+
+    @property
+    def names(self) -> list[str]:
+        return [name for name in FORMAT_NAMES if name in self.renderers]
+
+    def render(self, fmt: str, result: R) -> str:
+        return self.renderers[fmt](result)
+
+
+def emit(formats: Formats[R], fmt: str, result: R, err: bool = False) -> None:
+    """Print ``result`` in ``fmt``; with ``github`` in Actions, also append the step summary."""
+    click.echo(formats.render(fmt, result), nl=False, err=err)
+    summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if fmt == "github" and summary_path and formats.summary is not None:
+        try:
+            with open(summary_path, "a", encoding="utf-8") as handle:
+                handle.write(formats.summary(result))
+        except OSError as error:
+            raise TierGateError(f"cannot write GITHUB_STEP_SUMMARY ({summary_path}): {error.strerror}") from None

@@ -1,0 +1,45 @@
+"""Identity rules: there are contracts, each is named by its file, and names tiers that exist."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from tiergate.findings import Finding, Rule, finding
+from tiergate.layout import TASKS
+from tiergate.rules.context import Context
+
+NO_CONTRACTS = Rule("TG102", "no-contracts", "error", "The repository has no contracts under policy/tasks/.")
+TASK_ID_MISMATCH = Rule("TG103", "task-id-mismatch", "error", "A contract's `task` differs from its file name.")
+TASK_ID_DUPLICATE = Rule("TG104", "task-id-duplicate", "error", "Two contract files declare the same task id.")
+UNKNOWN_TIER = Rule("TG105", "unknown-tier", "error", "A contract names a tier (or ceiling) that the catalog does not define.")
+CEILING_BELOW_TIER = Rule("TG106", "ceiling-below-tier", "error", "The escalation ceiling ranks below the authorized tier.")
+RULES = (NO_CONTRACTS, TASK_ID_MISMATCH, TASK_ID_DUPLICATE, UNKNOWN_TIER, CEILING_BELOW_TIER)
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    if ctx.policy.complete and not ctx.policy.contracts:
+        yield finding(NO_CONTRACTS, TASKS, 0, f"no contracts found; add one YAML file per task under {TASKS}/")
+    first_file: dict[str, str] = {}
+    catalog = ctx.policy.catalog
+    for loaded in ctx.policy.contracts:
+        contract, doc = loaded.contract, loaded.doc
+        if contract is None or doc is None:
+            continue
+        if contract.task != loaded.stem:
+            yield finding(TASK_ID_MISMATCH, doc.path, doc.line("task"),
+                          f"task '{contract.task}' must equal the file name '{loaded.stem}'; rename one of them")
+        if contract.task in first_file:
+            yield finding(TASK_ID_DUPLICATE, doc.path, doc.line("task"), f"task '{contract.task}' is also defined in {first_file[contract.task]}")
+        first_file.setdefault(contract.task, doc.path)
+        if catalog is None:
+            continue
+        known = ", ".join(t.id for t in catalog.tiers)
+        rank, ceiling = catalog.rank(contract.tier), catalog.rank(contract.ceiling)
+        if rank is None:
+            yield finding(UNKNOWN_TIER, doc.path, doc.line("tier"), f"tier '{contract.tier}' is not in the catalog; use one of: {known}")
+        elif ceiling is None:
+            yield finding(UNKNOWN_TIER, doc.path, doc.line("escalation", "ceiling"),
+                          f"ceiling '{contract.ceiling}' is not in the catalog; use one of: {known}")
+        elif ceiling < rank:
+            yield finding(CEILING_BELOW_TIER, doc.path, doc.line("escalation", "ceiling"),
+                          f"ceiling '{contract.ceiling}' ranks below tier '{contract.tier}'; the ceiling must be the tier or above it")
