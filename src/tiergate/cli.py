@@ -140,9 +140,9 @@ def eval_group() -> None:
 @repo_option
 def record(task: str, tier: str, model: str, records_file: str, run_at: Optional[str], repo: str) -> int:
     """Score a run's records with the task's SLO metric and commit them as an artifact."""
-    from tiergate.evidence.record import record_run
+    from tiergate import engine
 
-    click.echo(record_run(_repo_root(repo), task, tier, model, records_file, _parse_run_at(run_at)))
+    click.echo(engine.record(_repo_root(repo), task, tier, model, records_file, _parse_run_at(run_at)))
     return EXIT_OK
 
 

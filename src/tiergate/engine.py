@@ -15,8 +15,9 @@ from typing import Iterable, Optional
 
 from tiergate import cost, gitio
 from tiergate.errors import TierGateError
+from tiergate.evidence.record import read_input, write_artifact
 from tiergate.findings import Finding, Result, TierChange
-from tiergate.layout import CATALOG, RECORDS_SUFFIX, is_artifact, is_codeowners, is_contract, under, EVALS
+from tiergate.layout import CATALOG, EVALS, RECORDS_SUFFIX, TASKS, is_artifact, is_codeowners, is_contract, under
 from tiergate.loading import MAX_YAML_BYTES, Document, LoadError, Tree, WorkTree
 from tiergate.models import Contract
 from tiergate.policy import Policy, artifact_paths, contract_paths, load_contract, load_policy
@@ -140,3 +141,25 @@ def cost_view(policy: Policy, now: dt.datetime, only: Optional[str] = None) -> c
     findings = [f for f in budget.check(Context(policy, now)) if f.rule is not budget.BUDGET_INVERSION]
     findings = sorted((f for f in findings if only is None or f.file == files[only]), key=Finding.sort_key)
     return cost.CostView(cost.build(policy, now, only), findings, only is not None)
+
+
+def record(root: Path, task: str, tier: str, model: str, records_file: str, run_at: dt.datetime) -> str:
+    """``tiergate eval record``: load the task's contract, score the records file, write the artifact; its path."""
+    policy = load_policy(WorkTree(root), paths=[])
+    loaded = load_contract(policy, f"{TASKS}/{task}.yaml") if _is_task_id(task) else None
+    if loaded is None or policy.catalog is None or loaded.contract is None:
+        raise TierGateError(_load_failure(policy, task))
+    return write_artifact(root, policy.evidence, policy.catalog, loaded.contract, tier, model, read_input(records_file), records_file, run_at)
+
+
+def _is_task_id(task: str) -> bool:
+    return bool(task) and all(c.islower() or c.isdigit() or c == "-" for c in task)
+
+
+def _load_failure(policy: Policy, task: str) -> str:
+    if not policy.catalog_present:
+        return f"{CATALOG}:0: the tier catalog is missing; create it (see README) and run `tiergate validate`"
+    if not policy.findings:
+        return f"task '{task}' is not a valid task id (lowercase letters, digits and dashes)"
+    first = policy.findings[0]
+    return f"{first.file}:{first.line}: {first.message} ({len(policy.findings)} problem(s); run `tiergate validate`)"

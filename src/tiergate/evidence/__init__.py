@@ -2,5 +2,5 @@
 
 ``store`` loads and verifies what is committed (hashes, recomputed scores, eval-set coverage);
 ``judge`` decides whether an intact artifact backs a claim; ``record`` writes new artifacts;
-``metrics`` and ``stats`` are the arithmetic underneath.
+``stats`` is the arithmetic of conclusiveness (the metrics themselves are ``tiergate.metrics``).
 """

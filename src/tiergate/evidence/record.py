@@ -17,45 +17,13 @@ from typing import Any, Optional
 import yaml
 
 from tiergate.errors import TierGateError
-from tiergate.evidence.metrics import RecordError, compute, needs_expected
+from tiergate.metrics import RecordError, compute, needs_expected
 from tiergate.evidence.store import Dataset, EvidenceStore, coverage, duplicate_ids, record_id, sha256_hex
-from tiergate.layout import CATALOG, EVALS, TASKS
-from tiergate.loading import MAX_JSONL_BYTES, LoadError, WorkTree, check_ref, parse_jsonl
+from tiergate.layout import CATALOG, EVALS
+from tiergate.loading import MAX_JSONL_BYTES, LoadError, check_ref, parse_jsonl
 from tiergate.models import Catalog, Contract, is_external
-from tiergate.policy import Policy, load_contract, load_policy
 
 ARTIFACT_SCHEMA_COMMENT = "# yaml-language-server: $schema=../../schemas/artifact.schema.json\n"
-
-
-def record_run(root: Path, task: str, tier: str, model: str, records_file: str, run_at: dt.datetime) -> str:
-    """``tiergate eval record``: load the task's contract, score the records file, write the artifact; its path."""
-    policy = load_policy(WorkTree(root), paths=[])
-    loaded = load_contract(policy, f"{TASKS}/{task}.yaml") if _is_task_id(task) else None
-    if loaded is None or policy.catalog is None or loaded.contract is None:
-        raise TierGateError(_load_failure(policy, task))
-    return write_artifact(root, policy.evidence, policy.catalog, loaded.contract, tier, model, _read_input(records_file), records_file, run_at)
-
-
-def _is_task_id(task: str) -> bool:
-    return bool(task) and all(c.islower() or c.isdigit() or c == "-" for c in task)
-
-
-def _load_failure(policy: Policy, task: str) -> str:
-    if not policy.catalog_present:
-        return f"{CATALOG}:0: the tier catalog is missing; create it (see README) and run `tiergate validate`"
-    if not policy.findings:
-        return f"task '{task}' is not a valid task id (lowercase letters, digits and dashes)"
-    first = policy.findings[0]
-    return f"{first.file}:{first.line}: {first.message} ({len(policy.findings)} problem(s); run `tiergate validate`)"
-
-
-def _read_input(path: str) -> bytes:
-    try:
-        if os.path.getsize(path) > MAX_JSONL_BYTES:
-            raise TierGateError(f"{path} is over the {MAX_JSONL_BYTES}-byte limit")
-        return Path(path).read_bytes()
-    except OSError as err:
-        raise TierGateError(f"cannot read {path}: {err.strerror}") from None
 
 
 def _slug(text: str) -> str:
@@ -96,6 +64,16 @@ def prepare_records(store: EvidenceStore, contract: Contract, raw: bytes, source
         for key, record in zip(ids, records):
             record["expected"] = dataset.expected[key]
     return records, dataset
+
+
+def read_input(path: str) -> bytes:
+    """The run's records file, refused unread when it is over the records size limit."""
+    try:
+        if os.path.getsize(path) > MAX_JSONL_BYTES:
+            raise TierGateError(f"{path} is over the {MAX_JSONL_BYTES}-byte limit")
+        return Path(path).read_bytes()
+    except OSError as err:
+        raise TierGateError(f"cannot read {path}: {err.strerror}") from None
 
 
 def write_artifact(

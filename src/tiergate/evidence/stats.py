@@ -15,7 +15,7 @@ import math
 from statistics import NormalDist
 from typing import Optional
 
-from tiergate.evidence.metrics import METRICS, Score
+from tiergate.metrics import METRICS, Score
 
 MAX_SAMPLES = 10_000_000
 

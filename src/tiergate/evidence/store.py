@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 from pydantic import ValidationError
 
-from tiergate.evidence.metrics import RecordError, Score, compute, needs_expected
+from tiergate.metrics import RecordError, Score, compute, needs_expected
 from tiergate.findings import Finding, Rule, finding
 from tiergate.layout import EVALS
 from tiergate.loading import MAX_JSONL_BYTES, MAX_YAML_BYTES, MISSING, RECORDS_INVALID, Document, LoadError, Tree, check_ref, parse_jsonl, parse_yaml
