@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tiergate.evidence.metrics import RecordError, compute
+from tiergate.metrics import RecordError, compute
 
 
 def rec(expected, output, i=0):
