@@ -202,7 +202,7 @@ def lowest_tier_miss(policy: Policy, contract: Contract, now: dt.datetime) -> Op
     if catalog is None or catalog.rank(contract.tier) in (None, 0):
         return None
     lowest = catalog.tiers[0].id
-    claim = Claim(contract.task, "failing", (lowest,), contract.slo, catalog, now)
+    claim = Claim(contract.task, "failing", (lowest,), contract.slo, catalog, now, policy.evidence.set_version(contract.slo.eval_set))
     best: Optional[tuple[dt.datetime, Miss]] = None
     for ref in contract.evidence.failing:
         try:
@@ -210,7 +210,9 @@ def lowest_tier_miss(policy: Policy, contract: Contract, now: dt.datetime) -> Op
         except LoadError:
             continue
         art, score = info.artifact, info.score
-        if not info.intact or art is None or score is None or art.tier != lowest or not valid(judge(info, claim)):
+        if not info.intact or art is None or score is None or art.tier != lowest:
+            continue
+        if not valid(judge(info, claim, policy.evidence.runs(art.task, art.tier, art.model))):
             continue
         if best is None or art.run_at > best[0]:
             best = (art.run_at, Miss(score.misses(contract.slo.threshold), score.total, info.path))

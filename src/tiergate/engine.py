@@ -17,7 +17,7 @@ from tiergate import cost, gitio
 from tiergate.errors import TierGateError
 from tiergate.evidence.record import read_input, write_artifact
 from tiergate.findings import Finding, Result, TierChange
-from tiergate.layout import CATALOG, EVALS, RECORDS_SUFFIX, TASKS, is_artifact, is_codeowners, is_contract, under
+from tiergate.layout import CATALOG, EVALS, RECORDS_SUFFIX, TASKS, is_artifact, is_codeowners, is_contract, is_stray, under
 from tiergate.loading import MAX_YAML_BYTES, Document, LoadError, Tree, WorkTree
 from tiergate.models import Contract
 from tiergate.policy import Policy, artifact_paths, contract_paths, load_contract, load_policy
@@ -57,19 +57,36 @@ def check(root: Path, base_ref: str, now: dt.datetime) -> Result:
     for path in paths:
         if is_artifact(path.path) and path.status in "AMR" and head_tree.exists(path.path):
             head.evidence.artifact(path.path)
+    for contract, _ in head.valid_contracts():
+        _load_history(head, contract.task)
     ctx = Context(head, now, peers=lambda needles: _peers(head, needles))
     pairs = list(_pairs(head, base_tree))
-    change = Change(ctx, base.catalog, base.catalog.platform_owner, pairs, paths)
+    versions = {p.base.slo.eval_set: base.evidence.set_version(p.base.slo.eval_set) for p in pairs if p.base is not None}
+    change = Change(ctx, base.catalog, pairs, paths, versions, _deleted(base, paths))
     findings = _at_rest(ctx)
     for family in ON_CHANGE:
         findings.extend(family.check(change))
-    result = Result(findings, contracts=len(touched), artifacts=len(head.evidence.loaded()))
+    result = Result(findings, contracts=len(head.contracts), artifacts=len(head.evidence.loaded()))
     result.tier_changes = _tier_changes(pairs, result.findings)
     return result
 
 
+def _load_history(policy: Policy, task: str) -> None:
+    """Every artifact in the task's evidence folder, so a newer run can contradict a linked one."""
+    for path in policy.tree.files(f"{EVALS}/{task}"):
+        if is_artifact(path):
+            policy.evidence.artifact(path)
+
+
+def _deleted(base: Policy, paths: list[gitio.Change]) -> list[tuple[str, Optional[Contract]]]:
+    """Contract files the change deletes or renames away, with their base contract (for its owner)."""
+    gone = [p.path for p in paths if p.status == "D" and is_contract(p.path)]
+    gone += [p.old_path for p in paths if p.status == "R" and p.old_path and is_contract(p.old_path) and p.old_path != p.path]
+    return [(path, load_contract(base, path).contract) for path in sorted(set(gone))]
+
+
 def _touched(tree: Tree, paths: list[gitio.Change]) -> list[str]:
-    out = {p.path for p in paths if is_contract(p.path) and p.status != "D"}
+    out = {p.path for p in paths if (is_contract(p.path) or is_stray(p.path)) and p.status != "D"}
     everything = any(p.path == CATALOG or is_codeowners(p.path) or is_codeowners(p.old_path or "") for p in paths)
     evidence = {name for p in paths for name in (p.path, p.old_path) if name and under(name, EVALS)}
     if everything or evidence:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 from tiergate.errors import TierGateError
-from tiergate.loading import MISSING, OUTSIDE_REPO, TOO_LARGE, LoadError
+from tiergate.loading import MISSING, NOT_REGULAR, TOO_LARGE, LoadError
 
 if TYPE_CHECKING:
     import git
@@ -119,7 +119,7 @@ class GitTree:
         if blob is None:
             raise LoadError(MISSING, f"'{rel}' does not exist at {self.commit.hexsha[:12]}")
         if blob.mode == SYMLINK_MODE:
-            raise LoadError(OUTSIDE_REPO, f"'{rel}' is a symlink at {self.commit.hexsha[:12]}; policy files must be regular files")
+            raise LoadError(NOT_REGULAR, f"'{rel}' is a symlink at {self.commit.hexsha[:12]}; governed files must be regular files")
         if blob.size > limit:
             raise LoadError(TOO_LARGE, f"'{rel}' is over the {limit}-byte limit")
         return blob.data_stream.read()
@@ -134,4 +134,5 @@ class GitTree:
             sub = self.tree / prefix.rstrip("/")
         except KeyError:
             return []
-        return sorted(item.path for item in sub.traverse() if isinstance(item, git.Blob))
+        # blobs (symlinks among them, refused when read) and submodules: everything but folders
+        return sorted(item.path for item in sub.traverse() if not isinstance(item, git.Tree))

@@ -7,6 +7,7 @@ and nowhere else; every other module imports these names.
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePosixPath
 
 POLICY = "policy"
@@ -30,8 +31,22 @@ def under(path: str, folder: str) -> bool:
     return path.startswith(folder.rstrip("/") + "/")
 
 
+TASK_ID = r"[a-z0-9][a-z0-9-]{0,62}"
+CONTRACT_FILE = re.compile(rf"^{TASKS}/({TASK_ID})\.yaml$")
+
+
 def is_contract(path: str) -> bool:
-    return under(path, TASKS) and path.endswith(YAML_SUFFIXES)
+    """Exactly ``policy/tasks/<task id>.yaml``: a task is its id, so no other spelling is a contract."""
+    return CONTRACT_FILE.match(path) is not None
+
+
+def is_stray(path: str) -> bool:
+    """Anything under policy/tasks/ that is not a contract file: refused, never silently skipped."""
+    return under(path, TASKS) and not is_contract(path)
+
+
+def contract_path(task: str) -> str:
+    return f"{TASKS}/{task}.yaml"
 
 
 def is_evidence(path: str) -> bool:

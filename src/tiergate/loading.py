@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable, Protocol
@@ -40,9 +41,11 @@ SHAPE = Rule("TG006", "file-shape", "error", "The file is empty, or its top leve
 OUTSIDE_REPO = Rule("TG007", "path-outside-repo", "error",
                     "A referenced path is absolute, uses `..` to leave its folder, or is a symlink pointing outside the repository.")
 MISSING = Rule("TG008", "file-missing", "error", "A referenced file does not exist or cannot be read.")
+NOT_REGULAR = Rule("TG009", "not-a-regular-file", "error",
+                   "A governed file (contract, catalog, artifact, records, eval set, CODEOWNERS) is a symlink or not a regular file.")
 OUTSIDE_EVALS = Rule("TG315", "evidence-outside-evals", "error", "A linked artifact or records file lies outside evals/.")
 RECORDS_INVALID = Rule("TG316", "records-invalid", "error", "A records line is not a JSON object with the fields the metric needs.")
-RULES = (YAML_SYNTAX, DUPLICATE_KEY, ALIAS_LIMIT, TOO_LARGE, ENCODING, SHAPE, OUTSIDE_REPO, MISSING, OUTSIDE_EVALS, RECORDS_INVALID)
+RULES = (YAML_SYNTAX, DUPLICATE_KEY, ALIAS_LIMIT, TOO_LARGE, ENCODING, SHAPE, OUTSIDE_REPO, MISSING, NOT_REGULAR, OUTSIDE_EVALS, RECORDS_INVALID)
 
 
 class LoadError(Exception):
@@ -112,10 +115,17 @@ class _Builder:
             raise LoadError(YAML_SYNTAX, f"nesting deeper than {MAX_DEPTH} levels", *_mark(node))
         self.marks[path] = _mark(node)
         if isinstance(node, yaml.ScalarNode):
-            return self.loader.construct_object(node)
+            return self.scalar(node)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(child, path + (i,)) for i, child in enumerate(node.value)]
         return self._mapping(node, path)
+
+    def scalar(self, node: yaml.Node) -> Any:
+        """A scalar's value; one PyYAML cannot build (2026-02-30, a number past any range) is a located error."""
+        try:
+            return self.loader.construct_object(node)
+        except (ValueError, OverflowError, TypeError) as err:
+            raise LoadError(YAML_SYNTAX, f"invalid value '{node.value}': {err}", *_mark(node)) from None
 
     def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
@@ -125,7 +135,7 @@ class _Builder:
                 raise LoadError(ALIAS_LIMIT, "merge keys (<<) are not supported; write the keys out", *_mark(key_node))
             if not isinstance(key_node, yaml.ScalarNode):
                 raise LoadError(YAML_SYNTAX, "mapping keys must be plain scalars", *_mark(key_node))
-            key = self.loader.construct_object(key_node)
+            key = self.scalar(key_node)
             line = _mark(key_node)[0]
             if key in first_seen:
                 raise LoadError(DUPLICATE_KEY, f"duplicate key '{key}' (first at line {first_seen[key]}); keep one", *_mark(key_node))
@@ -160,9 +170,19 @@ def parse_yaml(raw: bytes, path: str, limit: int = MAX_YAML_BYTES) -> Document:
         raise LoadError(YAML_SYNTAX, f"invalid YAML: {err}") from None
     except RecursionError:
         raise LoadError(YAML_SYNTAX, "invalid YAML: nesting too deep") from None
+
     finally:
         loader.dispose()
     return Document(path, data, builder.marks, builder.key_marks)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows; write a finite number")
+
+
+def _loads(text: str) -> Any:
+    """JSON without NaN/Infinity (Python's json accepts them; a NaN slips past every comparison)."""
+    return json.loads(text, parse_constant=_reject_constant)
 
 
 def parse_jsonl(raw: bytes, limit: int = MAX_JSONL_BYTES) -> list[dict[str, Any]]:
@@ -171,8 +191,8 @@ def parse_jsonl(raw: bytes, limit: int = MAX_JSONL_BYTES) -> list[dict[str, Any]
     text = decode_utf8(raw)
     lines = text.split("\n")
     try:  # one call for the whole file is much faster than one per line
-        objects = json.loads("[" + ",".join(line for line in lines if line.strip()) + "]")
-    except ValueError:
+        objects = _loads("[" + ",".join(line for line in lines if line.strip()) + "]")
+    except (ValueError, RecursionError):
         objects = None
     if objects is not None and all(type(obj) is dict for obj in objects):
         return objects
@@ -186,9 +206,13 @@ def _parse_jsonl_slow(lines: list[str]) -> list[dict[str, Any]]:
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
-        except ValueError as err:
+            obj = _loads(line)
+        except json.JSONDecodeError as err:
             raise LoadError(RECORDS_INVALID, f"line is not valid JSON: {err.msg}", number, err.colno) from None
+        except ValueError as err:  # NaN/Infinity, or an integer too long to read
+            raise LoadError(RECORDS_INVALID, f"line is not usable JSON: {err}", number) from None
+        except RecursionError:
+            raise LoadError(RECORDS_INVALID, "line nests too deeply", number) from None
         if type(obj) is not dict:
             raise LoadError(RECORDS_INVALID, "each line must be a JSON object", number)
         out.append(obj)
@@ -224,38 +248,73 @@ class Tree(Protocol):
 
 
 class WorkTree:
-    """The repository as it is on disk; refuses symlinks that lead outside it."""
+    """The repository as it is on disk. Nothing governed is read through a link.
+
+    Policy files are data a pull request controls, so a symlink (anywhere on the path: the
+    file or a folder above it) or a special file (a FIFO, a device, a folder) is refused
+    rather than followed: a link can make one file say two things, or reach outside the
+    repository. The final open uses O_NOFOLLOW, so the check cannot be raced.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
+        self._checked_dirs: set[str] = set()
 
-    def _resolve(self, rel: str) -> Path:
-        real = (self.root / rel).resolve()
-        if real != self.root and self.root not in real.parents:
-            raise LoadError(OUTSIDE_REPO, f"'{rel}' is a symlink pointing outside the repository; replace it with the file itself")
-        return real
+    def _refuse_links(self, rel: str) -> None:
+        parts = PurePosixPath(rel).parts
+        for depth in range(1, len(parts) + 1):
+            sub = "/".join(parts[:depth])
+            if depth < len(parts) and sub in self._checked_dirs:
+                continue
+            try:
+                mode = os.lstat(self.root / sub).st_mode
+            except FileNotFoundError:
+                raise LoadError(MISSING, f"'{rel}' does not exist") from None
+            except OSError as err:
+                raise LoadError(MISSING, f"cannot read '{rel}': {err.strerror}") from None
+            if stat.S_ISLNK(mode):
+                real = (self.root / sub).resolve()
+                if real != self.root and self.root not in real.parents:
+                    raise LoadError(OUTSIDE_REPO, f"'{sub}' is a symlink pointing outside the repository; replace it with the file itself")
+                raise LoadError(NOT_REGULAR, f"'{sub}' is a symlink; governed files and folders must be real files, not links")
+            if depth < len(parts):
+                if not stat.S_ISDIR(mode):
+                    raise LoadError(MISSING, f"'{rel}' does not exist ('{sub}' is not a folder)")
+                self._checked_dirs.add(sub)
+            elif not stat.S_ISREG(mode):
+                raise LoadError(NOT_REGULAR, f"'{rel}' is not a regular file; governed paths hold only regular files")
 
     def read(self, rel: str, limit: int) -> bytes:
-        real = self._resolve(rel)
+        self._refuse_links(rel)
         try:
-            if not real.is_file():
-                raise LoadError(MISSING, f"'{rel}' does not exist (or is not a file)")
-            if real.stat().st_size > limit:
-                raise LoadError(TOO_LARGE, f"'{rel}' is over the {limit}-byte limit; split it or trim it")
-            return real.read_bytes()
+            fd = os.open(self.root / rel, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
         except OSError as err:
             raise LoadError(MISSING, f"cannot read '{rel}': {err.strerror}") from None
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise LoadError(NOT_REGULAR, f"'{rel}' is not a regular file; governed paths hold only regular files")
+            if info.st_size > limit:
+                raise LoadError(TOO_LARGE, f"'{rel}' is over the {limit}-byte limit; split it or trim it")
+            return handle.read(limit + 1)
 
     def exists(self, rel: str) -> bool:
         return os.path.lexists(self.root / rel)
 
     def files(self, prefix: str) -> list[str]:
+        """Every entry under ``prefix`` that is not a real folder: files, links (to files or folders), special files.
+
+        Links and special files are listed, not skipped, so that reading them reports them.
+        """
         base = self.root / prefix
+        if base.is_symlink():
+            return [prefix.rstrip("/")]
         if not base.is_dir():
             return []
         out = []
         for dirpath, dirnames, filenames in os.walk(base):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             rel_dir = Path(dirpath).relative_to(self.root).as_posix()
-            out.extend(f"{rel_dir}/{name}" for name in sorted(filenames))
-        return out
+            links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
+            dirnames[:] = sorted(d for d in dirnames if d not in links)
+            out.extend(f"{rel_dir}/{name}" for name in sorted(filenames + links))
+        return sorted(out)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 import json
 import statistics
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable, Literal, Optional
 
@@ -63,10 +64,33 @@ def _require(records: list[dict[str, Any]], names: tuple[str, ...]) -> None:
                 raise RecordError(index, f"record is missing '{name}'")
 
 
-def _canonical(value: Any) -> str:
+def _normal(value: Any, strip: bool) -> Any:
+    """``value`` with integral floats as ints (``1.0`` is ``1``) and, with ``strip``, outer whitespace off strings."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     if isinstance(value, str):
-        value = value.strip()
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return value.strip() if strip else value
+    if isinstance(value, list):
+        return [_normal(v, strip) for v in value]
+    if isinstance(value, dict):
+        return {k: _normal(v, strip) for k, v in value.items()}
+    return value
+
+
+def canonical(value: Any, strip: bool = False) -> str:
+    """The one definition of equality for expected values and outputs: canonical JSON.
+
+    Key order does not matter, ``1`` equals ``1.0``, ``true`` is not ``1`` and ``"1"`` is not
+    ``1``. Scoring, eval-set coverage and ``eval record`` all compare through it; exact_match
+    also ignores outer whitespace of strings (``strip``).
+    """
+    return json.dumps(_normal(value, strip), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def same(a: Any, b: Any) -> bool:
+    return canonical(a) == canonical(b)
 
 
 def _proportion(hits: int, total: int) -> Score:
@@ -74,11 +98,11 @@ def _proportion(hits: int, total: int) -> Score:
 
 
 def _accurate(record: dict[str, Any]) -> bool:
-    return record["output"] == record["expected"] and type(record["output"]) is type(record["expected"])
+    return same(record["output"], record["expected"])
 
 
 def _matches(record: dict[str, Any]) -> bool:
-    return _canonical(record["output"]) == _canonical(record["expected"])
+    return canonical(record["output"], strip=True) == canonical(record["expected"], strip=True)
 
 
 def _accuracy(records: list[dict[str, Any]]) -> Score:
@@ -107,18 +131,28 @@ def _rubric_mean(records: list[dict[str, Any]]) -> Score:
 
 
 def _macro_f1(records: list[dict[str, Any]]) -> Score:
+    """Mean per-label F1 over the labels of ``expected`` (the eval set's label set), in one pass.
+
+    An output outside that set is a wrong answer (a false negative of the expected label), not
+    a new class scored 0: otherwise junk labels would sink a lower tier's score.
+    """
     for index, record in enumerate(records):
         for name in ("expected", "output"):
             if not isinstance(record[name], (str, int, bool)):
                 raise RecordError(index, f"'{name}' must be a label (string, integer or boolean) for macro_f1")
-    labels = {_canonical(r["expected"]) for r in records} | {_canonical(r["output"]) for r in records}
-    total = 0.0
-    for label in labels:
-        tp = sum(1 for r in records if _canonical(r["expected"]) == label and _canonical(r["output"]) == label)
-        fp = sum(1 for r in records if _canonical(r["expected"]) != label and _canonical(r["output"]) == label)
-        fn = sum(1 for r in records if _canonical(r["expected"]) == label and _canonical(r["output"]) != label)
-        total += 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-    wrong = sum(1 for r in records if not _matches(r))
+    tp: Counter[str] = Counter()
+    fp: Counter[str] = Counter()
+    fn: Counter[str] = Counter()
+    for record in records:
+        expected, output = canonical(record["expected"]), canonical(record["output"])
+        if expected == output:
+            tp[expected] += 1
+        else:
+            fn[expected] += 1
+            fp[output] += 1
+    labels = set(tp) | set(fn)
+    total = sum(2 * tp[label] / (2 * tp[label] + fp[label] + fn[label]) for label in labels if tp[label])
+    wrong = sum(fn.values())
     return Score(round(total / len(labels), SCORE_DIGITS), None, len(records), wrong=wrong)
 
 

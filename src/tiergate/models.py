@@ -12,14 +12,17 @@ from typing import Annotated, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from tiergate.metrics import METRICS, MetricName
+from tiergate.metrics import METRICS, RUBRIC_MAX, MetricName
 
 Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", description="lowercase letters, digits and dashes")]
 OWNER_PATTERN = r"^(@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:/[A-Za-z0-9._-]+)?|[^@\s]+@[^@\s]+\.[^@\s]+)$"
 Owner = Annotated[str, Field(pattern=OWNER_PATTERN, description="GitHub @user, @org/team, or an e-mail address")]
 ModelId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][\w.-]*/[\w.:@/-]+$", description="LiteLLM-style provider/model id")]
+MAX_TOKENS = 1_000_000_000  # no model reads or writes more in one call; larger is a typo or an attack
+MAX_SAMPLES = 10_000_000
 PerMillion = Annotated[float, Field(ge=0, le=10_000, description="USD per million tokens")]
-Tokens = Annotated[int, Field(gt=0, le=100_000_000)]
+Tokens = Annotated[int, Field(gt=0, le=MAX_TOKENS)]
+TokenCount = Annotated[int, Field(ge=0, le=MAX_TOKENS)]
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 Days = Annotated[int, Field(ge=1, le=3650)]
 TaskClass = Literal["pattern-matching", "compositional", "reasoning-intensive"]
@@ -38,7 +41,10 @@ CONTEXT_GUARD = 0.8
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    """Strict on purpose: no coercion, no unknown keys, and no NaN or infinity anywhere (NaN compares
+    false with everything, so a NaN score or threshold would slip past every bound)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # --- catalog ---------------------------------------------------------------------------
@@ -78,6 +84,7 @@ class Defaults(Strict):
     review_cadence_days: Days = 90
     max_evidence_age_days: Days = 90
     confidence_level: Annotated[float, Field(gt=0.5, lt=1, description="for judging failing evidence conclusive")] = 0.95
+    min_samples_floor: Annotated[int, Field(ge=2, le=MAX_SAMPLES, description="smallest min_samples a contract may set")] = 30
 
 
 class Catalog(Strict):
@@ -102,7 +109,7 @@ class Catalog(Strict):
 class SLO(Strict):
     metric: MetricName
     threshold: float
-    min_samples: Annotated[int, Field(ge=1, le=10_000_000)]
+    min_samples: Annotated[int, Field(ge=1, le=MAX_SAMPLES)]
     eval_set: Annotated[str, Field(min_length=1, description="repo path evals/datasets/<name>.jsonl, or an external URI (scheme://...)")]
 
     @field_validator("threshold")
@@ -131,6 +138,10 @@ class Escalation(Strict):
             raise ValueError(f"signal {signal} needs a threshold")
         if not needs and value is not None:
             raise ValueError(f"signal {signal} takes no threshold; remove it")
+        if value is not None:
+            top = RUBRIC_MAX if signal == "judge_score_below" else 1.0
+            if not 0 <= value <= top:
+                raise ValueError(f"threshold {value:g} is out of range for {signal}: use a value in [0, {top:g}]")
         return value
 
 
@@ -151,9 +162,9 @@ class TrustDamage(Strict):
 class Cost(Strict):
     """The inputs of the cost model. A term left out counts as zero and is reported as not estimated."""
 
-    monthly_volume: Annotated[int, Field(ge=0)]
-    avg_input_tokens: Annotated[int, Field(ge=0)]
-    avg_output_tokens: Annotated[int, Field(ge=0, description="includes thinking tokens")]
+    monthly_volume: Annotated[int, Field(ge=0, le=1_000_000_000_000)]
+    avg_input_tokens: TokenCount
+    avg_output_tokens: Annotated[int, Field(ge=0, le=MAX_TOKENS, description="includes thinking tokens")]
     escalation_rate: Optional[Rate] = Field(default=None, description="share of calls escalated to the next tier")
     retry_rate: Optional[Rate] = Field(default=None, description="share of calls re-sent on the same tier")
     human_review: Optional[HumanReview] = None
@@ -207,8 +218,8 @@ class RecordsRef(Strict):
 
 
 class Counts(Strict):
-    successes: Annotated[int, Field(ge=0)]
-    total: Annotated[int, Field(ge=1)]
+    successes: Annotated[int, Field(ge=0, le=MAX_SAMPLES)]
+    total: Annotated[int, Field(ge=1, le=MAX_SAMPLES)]
 
 
 class Artifact(Strict):
@@ -216,9 +227,9 @@ class Artifact(Strict):
     tier: Identifier
     model: ModelId
     metric: MetricName
-    score: float
+    score: Annotated[float, Field(ge=0, le=RUBRIC_MAX)]
     counts: Optional[Counts] = Field(default=None, description="required for proportion metrics")
-    samples: Annotated[int, Field(ge=1)]
+    samples: Annotated[int, Field(ge=1, le=MAX_SAMPLES)]
     run_at: dt.datetime
     eval_set: EvalSetRef
     records: RecordsRef

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from tiergate.codeowners import CodeownersError, Owners, parse
 from tiergate.evidence.store import EvidenceStore
 from tiergate.findings import Finding, finding
-from tiergate.layout import CATALOG, CODEOWNERS_LOCATIONS, EVALS, TASKS, is_artifact, is_contract, task_stem
+from tiergate.layout import CATALOG, CODEOWNERS_LOCATIONS, EVALS, TASKS, is_artifact, is_contract, is_stray, task_stem
 from tiergate.loading import MAX_YAML_BYTES, Document, LoadError, Tree, decode_utf8, parse_yaml
 from tiergate.models import Catalog, Contract
 from tiergate.schema_errors import schema_findings
@@ -51,6 +51,7 @@ class Policy:
     catalog_doc: Optional[Document] = None
     catalog_present: bool = True
     contracts: list[Loaded] = field(default_factory=list)
+    strays: list[str] = field(default_factory=list)  # files under policy/tasks/ that are not contracts
     codeowners: Optional[CodeownersFile] = None  # None: no CODEOWNERS in any location
     findings: list[Finding] = field(default_factory=list)  # files that did not load
     complete: bool = False  # every contract of the tree is loaded (validate), not just a change's (check)
@@ -118,10 +119,16 @@ def load_contract(policy: Policy, path: str) -> Loaded:
 
 
 def load_policy(tree: Tree, paths: Optional[list[str]] = None) -> Policy:
-    """Load the catalog, CODEOWNERS and the given contracts (all of them when ``paths`` is None)."""
+    """Load the catalog, CODEOWNERS and the given paths under policy/tasks/ (all of them when None).
+
+    Contract files are loaded; any other path there is recorded as a stray for the identity rules.
+    """
     policy = Policy(tree, complete=paths is None)
     load_catalog(policy)
     load_codeowners(policy)
-    for path in contract_paths(tree) if paths is None else paths:
-        policy.contracts.append(load_contract(policy, path))
+    for path in tree.files(TASKS) if paths is None else paths:
+        if is_contract(path):
+            policy.contracts.append(load_contract(policy, path))
+        elif is_stray(path):
+            policy.strays.append(path)
     return policy

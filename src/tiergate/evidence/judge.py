@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Callable, Iterable, Literal, Optional
 
 from tiergate.evidence.stats import samples_needed, upper_bound
 from tiergate.evidence.store import EVAL_SET, ArtifactInfo
@@ -29,10 +29,14 @@ PASSING_MISSES = Rule("TG309", "evidence-passing-misses-slo", "error", "The pass
 FAILING_MEETS = Rule("TG310", "evidence-failing-meets-slo", "error", "A failing artifact actually meets the SLO threshold.")
 FUTURE = Rule("TG311", "evidence-future", "error", "The artifact's run time is in the future.")
 STALE = Rule("TG312", "evidence-stale", "warning", "The artifact is older than the catalog's maximum evidence age.")
+NOT_PRIMARY = Rule("TG317", "failing-not-primary", "error",
+                   "A failing artifact ran on a model other than its tier's primary (first) model, the one routers call.")
+CONTRADICTED = Rule("TG318", "evidence-contradicted", "error",
+                    "A newer run of the same task, tier, model and eval-set version passes the SLO: the failing run is cherry-picked.")
 INCONCLUSIVE = Rule("TG802", "failure-inconclusive", "error",
                     "A failing artifact misses the threshold only within noise; more samples are needed.")
 RULES = (WRONG_TASK, WRONG_TIER, WRONG_METRIC, MODEL_NOT_IN_TIER, TOO_FEW_SAMPLES, PASSING_MISSES, FAILING_MEETS, FUTURE, STALE,
-         INCONCLUSIVE)
+         NOT_PRIMARY, CONTRADICTED, INCONCLUSIVE)
 
 
 @dataclass(frozen=True)
@@ -50,8 +54,10 @@ class Claim:
     slo: SLO
     catalog: Catalog
     now: dt.datetime
+    set_version: Optional[str] = None  # sha256 of the eval set in force (the base branch's at merge time); None: external
     strict: bool = False
     tier_word: str = ""  # how messages name the expected tier(s), e.g. "the authorized tier 'mid'"
+    set_word: str = "the current"  # how messages name the version in force
 
 
 @dataclass(frozen=True)
@@ -61,8 +67,12 @@ class Problem:
     blocking: bool  # the artifact cannot back the claim
 
 
-def judge(info: ArtifactInfo, claim: Claim) -> list[Problem]:
-    """Every reason the intact artifact ``info`` does not back ``claim``; empty when it does."""
+def judge(info: ArtifactInfo, claim: Claim, history: Iterable[ArtifactInfo] = ()) -> list[Problem]:
+    """Every reason the intact artifact ``info`` does not back ``claim``; empty when it does.
+
+    ``history`` holds the other runs of the same task, tier and model in the repository: a
+    failing run is rejected when a newer one on the same eval-set version passes.
+    """
     art, score = info.artifact, info.score
     assert art is not None and score is not None, "judge() takes intact artifacts (ArtifactInfo.intact)"
     name, slo = info.path, claim.slo
@@ -82,6 +92,9 @@ def judge(info: ArtifactInfo, claim: Claim) -> list[Problem]:
         problem(WRONG_METRIC, f"{name} measured {art.metric}; the SLO metric is {slo.metric}")
     if art.eval_set.path != slo.eval_set:
         problem(EVAL_SET, f"{name} ran on {art.eval_set.path}; the SLO's eval set is {slo.eval_set}")
+    elif claim.set_version is not None and art.eval_set.sha256 != claim.set_version:
+        problem(EVAL_SET, f"{name} ran on another version of {slo.eval_set} than {claim.set_word} one (sha256 differs); "
+                          "re-run the eval on it and link the new artifact")
     if art.samples < slo.min_samples:
         problem(TOO_FEW_SAMPLES, f"{name} has {art.samples} samples; the SLO needs at least {slo.min_samples}")
     _age(claim, name, art.run_at, problem)
@@ -91,9 +104,30 @@ def judge(info: ArtifactInfo, claim: Claim) -> list[Problem]:
     if claim.role == "failing" and meets:
         problem(FAILING_MEETS, f"{name} scored {art.score:g}, which meets the SLO threshold {slo.threshold:g}: "
                                f"tier '{art.tier}' passes, so it is not failing evidence")
+    if claim.role == "failing":
+        _failing(claim, info, history, problem)
     if claim.role == "failing" and claim.strict and not meets:
         _conclusive(claim, info, problem)
     return out
+
+
+def _failing(claim: Claim, info: ArtifactInfo, history: Iterable[ArtifactInfo], problem: Sink) -> None:
+    """Failing evidence proves a tier fails only on the model routers call, and only if no later run disagrees."""
+    art = info.artifact
+    assert art is not None
+    tier = claim.catalog.tier(art.tier)
+    if tier is not None and art.model in tier.model_ids() and art.model != tier.models[0].id:
+        problem(NOT_PRIMARY, f"{info.path} ran on {art.model}, but tier '{art.tier}' routes to its primary model {tier.models[0].id} "
+                             "first: failing evidence must come from the primary model")
+    for other in history:
+        later = other.artifact
+        if (later is None or other.path == info.path or later.run_at <= art.run_at or later.metric != art.metric
+                or later.eval_set.path != art.eval_set.path or later.eval_set.sha256 != art.eval_set.sha256):
+            continue
+        if later.score >= claim.slo.threshold:
+            problem(CONTRADICTED, f"{info.path} is contradicted by the newer {other.path} (same task, tier, model and eval set), "
+                                  f"which scored {later.score:g} and meets the threshold {claim.slo.threshold:g}: link the latest run")
+            return
 
 
 def _tiers(tiers: tuple[str, ...]) -> str:

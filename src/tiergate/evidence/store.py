@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 from pydantic import ValidationError
 
-from tiergate.metrics import RecordError, Score, compute, needs_expected
+from tiergate.metrics import RecordError, Score, compute, needs_expected, same
 from tiergate.findings import Finding, Rule, finding
 from tiergate.layout import EVALS
 from tiergate.loading import MAX_JSONL_BYTES, MAX_YAML_BYTES, MISSING, RECORDS_INVALID, Document, LoadError, Tree, check_ref, parse_jsonl, parse_yaml
@@ -88,7 +88,7 @@ def coverage(dataset: Dataset, ids: list[str], records: list[dict[str, Any]], me
     if missing or extra or not needs_expected(metric):
         return Coverage(missing, extra)
     for key, record in zip(ids, records):
-        if "expected" in record and record["expected"] != dataset.expected[key]:
+        if "expected" in record and not same(record["expected"], dataset.expected[key]):
             return Coverage([], [], (key, record["expected"], dataset.expected[key]))
     return Coverage([], [])
 
@@ -111,9 +111,23 @@ class EvidenceStore:
         self.tree = tree
         self._artifacts: dict[str, ArtifactInfo] = {}
         self._datasets: dict[str, Dataset | LoadError] = {}
+        self._runs: dict[tuple[str, str, str], list[ArtifactInfo]] = {}
 
     def loaded(self) -> list[ArtifactInfo]:
         return list(self._artifacts.values())
+
+    def runs(self, task: str, tier: str, model: str) -> list[ArtifactInfo]:
+        """Every loaded, intact artifact of one task, tier and model: the history a claim is read against."""
+        return list(self._runs.get((task, tier, model), ()))
+
+    def set_version(self, eval_set: str) -> Optional[str]:
+        """The sha256 of an in-repo eval set as it stands in this tree; None for an external or unusable one."""
+        if is_external(eval_set):
+            return None
+        try:
+            return self.dataset(check_ref(eval_set, EVALS)).sha256
+        except LoadError:
+            return None
 
     def resolve(self, ref: str) -> ArtifactInfo:
         """The artifact a contract links as ``ref``: normalised, confined to evals/, loaded once.
@@ -129,7 +143,9 @@ class EvidenceStore:
     def artifact(self, path: str) -> ArtifactInfo:
         """Load (once) the artifact at a normalised repository path."""
         if path not in self._artifacts:
-            self._artifacts[path] = self._load_artifact(path)
+            info = self._artifacts[path] = self._load_artifact(path)
+            if info.intact and info.artifact is not None:
+                self._runs.setdefault((info.artifact.task, info.artifact.tier, info.artifact.model), []).append(info)
         return self._artifacts[path]
 
     def dataset(self, path: str) -> Dataset:
@@ -204,8 +220,7 @@ class EvidenceStore:
         except LoadError as err:
             return [finding(err.rule, here, doc.line("eval_set", "path"), f"eval set {art.eval_set.path}: {err.message}")]
         if dataset.sha256 != art.eval_set.sha256:
-            return [finding(EVAL_SET, here, doc.line("eval_set", "sha256"),
-                            f"eval set {dataset.path} changed since this run (sha256 differs); re-run the eval on the current set")]
+            return []  # run on an earlier version of the set: history, judged only where it is linked as evidence
         found = coverage(dataset, [str(record_id(r)) for r in records], records, art.metric)
         if found.missing or found.extra:
             sample = sorted(found.missing or found.extra)[:3]

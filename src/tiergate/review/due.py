@@ -90,7 +90,8 @@ def _evidence(policy: Policy, contract: Contract, as_of: dt.date) -> list[str]:
     if info is None or not info.intact or info.artifact is None:
         return [f"passing evidence {passing} is missing or unusable (see `tiergate validate`)"]
     end_of_day = dt.datetime.combine(as_of, dt.time(23, 59, 59), tzinfo=dt.timezone.utc)
-    problems = judge(info, Claim(contract.task, "passing", (contract.tier,), contract.slo, catalog, end_of_day))
+    version = policy.evidence.set_version(contract.slo.eval_set)
+    problems = judge(info, Claim(contract.task, "passing", (contract.tier,), contract.slo, catalog, end_of_day, version))
     if any(p.rule is STALE for p in problems):
         limit = catalog.defaults.max_evidence_age_days
         return [f"passing evidence from {info.artifact.run_at.date().isoformat()} is older than {limit} days"]

@@ -50,9 +50,18 @@ class Change:
 
     head: Context
     base_catalog: Catalog
-    base_platform_owner: str
     pairs: list[Pair]
     paths: list[PathChange]
+    base_set_versions: dict[str, Optional[str]] = field(default_factory=dict)  # eval set path -> sha256 on the base branch
+    deleted: list[tuple[str, Optional[Contract]]] = field(default_factory=list)  # contract files gone, with their base contract
+
+    @property
+    def base_platform_owner(self) -> str:
+        """Who must approve gate changes: GitHub requests reviews from the base branch's CODEOWNERS."""
+        return self.base_catalog.platform_owner
+
+    def changed(self, path: str) -> bool:
+        return any(path in (p.path, p.old_path) for p in self.paths)
 
 
 def utc_now() -> dt.datetime:

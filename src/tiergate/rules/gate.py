@@ -30,38 +30,57 @@ CATALOG_CHANGE = Rule("TG807", "catalog-change", "warning",
                       "A model moved to a lower tier, a price band rose, or a tier was removed; lists the affected tasks.")
 GATE_CHANGE = Rule("TG808", "gate-change", "warning",
                    "The change touches src/, .github/, CODEOWNERS or the catalog: the platform owner must review.")
-RULES = (TIER_UPGRADE_UNPROVEN, CEILING_RAISE_UNPROVEN, GOALPOSTS_MOVED, BAR_LOWERED, EVIDENCE_REWRITTEN, CATALOG_CHANGE, GATE_CHANGE)
+CONTRACT_DELETED = Rule("TG809", "contract-deleted", "warning",
+                        "A contract file was deleted or renamed away: its task loses its contract; its owner must approve.")
+OWNER_CHANGED = Rule("TG810", "owner-changed", "warning",
+                     "A contract's owner or the catalog's platform_owner changed; the base branch's owner must approve.")
+RULES = (TIER_UPGRADE_UNPROVEN, CEILING_RAISE_UNPROVEN, GOALPOSTS_MOVED, BAR_LOWERED, EVIDENCE_REWRITTEN, CATALOG_CHANGE, GATE_CHANGE,
+         CONTRACT_DELETED, OWNER_CHANGED)
 SHOWN = 5
 
 
 def check(change: Change) -> Iterator[Finding]:
     for pair in change.pairs:
         yield from _pair(change, pair)
+        yield from _owner(pair)
+    yield from _deleted(change)
     yield from _append_only(change)
     yield from _gate_changes(change)
     head_catalog = change.head.policy.catalog
     if head_catalog is not None:
         yield from _catalog_changes(change.base_catalog, head_catalog, change)
+        if head_catalog.platform_owner != change.base_platform_owner:
+            yield finding(OWNER_CHANGED, CATALOG, 0, f"platform_owner changes from {change.base_platform_owner} to "
+                          f"{head_catalog.platform_owner}: GitHub requests reviews from the base branch's CODEOWNERS, so "
+                          f"{change.base_platform_owner} must approve")
 
 
 def _pair(change: Change, pair: Pair) -> Iterator[Finding]:
     head_catalog = change.head.policy.catalog
     if head_catalog is None or head_catalog.rank(pair.head.tier) is None:
         return
-    yield from _moved_bar(pair)
+    yield from _moved_bar(change, pair)
     new_rank = head_catalog.rank(pair.head.tier)
+    assert new_rank is not None
     old_rank = _rank_in(head_catalog, pair.base.tier) if pair.base else -1
     slo = pair.base.slo if pair.base else pair.head.slo
-    if new_rank is not None and new_rank > old_rank:
+    if new_rank > old_rank:
         why = f"tier raised to '{pair.head.tier}'" + (f" from '{pair.base.tier}'" if pair.base else " (new task)")
         for tier in head_catalog.tiers[max(old_rank, 0):new_rank]:
             yield from _prove(change, pair, slo, tier.id, TIER_UPGRADE_UNPROVEN, pair.doc.line("tier"), why)
-    if pair.base is not None and pair.base.escalation is not None:
-        old_ceiling, new_ceiling = _rank_in(head_catalog, pair.base.ceiling), head_catalog.rank(pair.head.ceiling)
-        # a ceiling at or below the new tier moved with the tier, whose rise is proven above
-        if new_ceiling is not None and new_ceiling > old_ceiling > (new_rank or 0):
-            yield from _prove(change, pair, slo, pair.base.ceiling, CEILING_RAISE_UNPROVEN, pair.doc.line("escalation", "ceiling"),
-                              f"ceiling raised from '{pair.base.ceiling}' to '{pair.head.ceiling}'")
+    if pair.base is None:
+        return
+    # Escalation is a cost raise: a ceiling that rises (an escalation block added counts, its old
+    # ceiling being the tier) needs every tier it newly passes through to fail, like a tier upgrade
+    # to that ceiling. The authorized tier itself is exempt (it passes its SLO by definition: the
+    # escalation signal catches its misses call by call), so escalating one step needs no proof.
+    old_ceiling, new_ceiling = _rank_in(head_catalog, pair.base.ceiling), head_catalog.rank(pair.head.ceiling)
+    if new_ceiling is None or new_ceiling <= old_ceiling:
+        return
+    what = "escalation added" if pair.base.escalation is None else f"ceiling raised from '{pair.base.ceiling}'"
+    for tier in head_catalog.tiers[max(old_ceiling, new_rank + 1):new_ceiling]:
+        yield from _prove(change, pair, slo, tier.id, CEILING_RAISE_UNPROVEN, pair.doc.line("escalation", "ceiling"),
+                          f"{what} to '{pair.head.ceiling}'")
 
 
 def _rank_in(catalog: Catalog, tier_id: str) -> int:
@@ -69,11 +88,13 @@ def _rank_in(catalog: Catalog, tier_id: str) -> int:
     return -1 if rank is None else rank
 
 
-def _moved_bar(pair: Pair) -> Iterator[Finding]:
+def _moved_bar(change: Change, pair: Pair) -> Iterator[Finding]:
     base, head, doc = pair.base, pair.head, pair.doc
     if base is None:
         return
     tightened = _tightened(base.slo, head.slo)
+    if not tightened and change.changed(base.slo.eval_set):
+        tightened = f"eval set {base.slo.eval_set} edited"
     costlier = (head.tier, head.ceiling) != (base.tier, base.ceiling)
     if tightened and costlier:
         yield finding(GOALPOSTS_MOVED, doc.path, doc.line("slo"),
@@ -100,17 +121,21 @@ def _tightened(base: SLO, head: SLO) -> str:
 
 def _prove(change: Change, pair: Pair, slo: SLO, tier_id: str, rule: Rule, line: int, why: str) -> Iterator[Finding]:
     """Yield nothing when a linked failing artifact of ``tier_id`` is valid evidence, else why not."""
-    claim = Claim(pair.head.task, "failing", (tier_id,), slo, change.base_catalog, change.head.now, strict=True,
-                  tier_word=f"tier '{tier_id}'")
+    store = change.head.policy.evidence
+    # the eval set as it stands on the base branch; a new task's set has no base version yet
+    version = change.base_set_versions.get(slo.eval_set) if pair.base else store.set_version(slo.eval_set)
+    claim = Claim(pair.head.task, "failing", (tier_id,), slo, change.base_catalog, change.head.now, version, strict=True,
+                  tier_word=f"tier '{tier_id}'", set_word="the base branch's")
     reasons: list[tuple[Rule, str]] = []
     for ref in pair.head.evidence.failing:
         try:
-            info = change.head.policy.evidence.resolve(ref)
+            info = store.resolve(ref)
         except LoadError:
             continue  # the proof rules report the broken link
         if not info.intact or info.artifact is None or info.artifact.tier != tier_id:
             continue
-        problems = [p for p in judge(info, claim) if p.blocking]
+        art = info.artifact
+        problems = [p for p in judge(info, claim, store.runs(art.task, art.tier, art.model)) if p.blocking]
         if valid(problems):
             return
         reasons.append((problems[0].rule, problems[0].message))
@@ -124,6 +149,20 @@ def _prove(change: Change, pair: Pair, slo: SLO, tier_id: str, rule: Rule, line:
         yield finding(rule, *where, f"{why}, but the failing evidence for '{tier_id}' is not valid against the base branch: {decisive[0]}")
     else:
         yield finding(INCONCLUSIVE, *where, f"{why}: {reasons[0][1]}")
+
+
+def _owner(pair: Pair) -> Iterator[Finding]:
+    if pair.base is not None and pair.base.owner != pair.head.owner:
+        yield finding(OWNER_CHANGED, pair.doc.path, pair.doc.line("owner"),
+                      f"owner changes from {pair.base.owner} to {pair.head.owner}: GitHub requests reviews from the base branch's "
+                      f"CODEOWNERS, so {pair.base.owner} must approve (and CODEOWNERS must follow: `tiergate codeowners --write`)")
+
+
+def _deleted(change: Change) -> Iterator[Finding]:
+    for path, contract in change.deleted:
+        who = f"task '{contract.task}' owned by {contract.owner}" if contract else "a contract that did not load on the base branch"
+        yield finding(CONTRACT_DELETED, path, 0, f"{path} ({who}) was deleted or renamed away: the task loses its contract and "
+                      f"routers fall back to the default; {contract.owner if contract else change.base_platform_owner} must approve")
 
 
 def _append_only(change: Change) -> Iterator[Finding]:

@@ -58,10 +58,11 @@ def _contract(ctx: Context, catalog: Catalog, contract: Contract, doc: Document)
         yield finding(EVIDENCE_MISSING, doc.path, doc.line("evidence"),
                       f"no passing artifact linked for tier '{contract.tier}'; run the eval, `tiergate eval record`, and set evidence.passing")
     proven_below: set[str] = set()
+    version = ctx.policy.evidence.set_version(contract.slo.eval_set)
     for link in links(contract, doc):
         tiers = (contract.tier,) if link.role == "passing" else below
         word = f"the authorized tier '{contract.tier}'" if link.role == "passing" else f"a tier below '{contract.tier}'"
-        claim = Claim(contract.task, link.role, tiers, contract.slo, catalog, ctx.now, tier_word=word)
+        claim = Claim(contract.task, link.role, tiers, contract.slo, catalog, ctx.now, version, tier_word=word)
         problems, proven = _link(ctx, claim, doc, link)
         yield from problems
         if link.role == "failing" and proven is not None and not any(p.severity == "error" for p in problems):
@@ -86,4 +87,6 @@ def _link(ctx: Context, claim: Claim, doc: Document, link: Link) -> tuple[list[F
         first = broken[0] if broken else None
         return [finding(first.rule if first else SCHEMA, doc.path, link.line,
                         f"{link.role} artifact {info.path} is not valid: {first.message if first else 'unreadable'}")], None
-    return [finding(p.rule, doc.path, link.line, p.message) for p in judge(info, claim)], info.artifact.tier
+    art = info.artifact
+    history = ctx.policy.evidence.runs(art.task, art.tier, art.model)
+    return [finding(p.rule, doc.path, link.line, p.message) for p in judge(info, claim, history)], art.tier
