@@ -37,12 +37,23 @@ def sha256_hex(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
+LINE_ENDINGS_ADVICE = ("its line endings were converted (CRLF): git rewrote it on checkout (core.autocrlf). Evidence is pinned "
+                       "byte for byte; add `evals/** -text` to .gitattributes (`tiergate init` writes one), then check the files "
+                       "out again: `git rm -r --cached evals && git reset --hard`")
+
+
+def crlf_converted(raw: bytes, pinned: Optional[str]) -> bool:
+    """True when ``raw`` matches ``pinned`` once CRLF line endings are turned back into LF."""
+    return pinned is not None and b"\r\n" in raw and sha256_hex(raw.replace(b"\r\n", b"\n")) == pinned
+
+
 @dataclass
 class Dataset:
     path: str
     sha256: str
     expected: dict[str, Any]  # id -> expected (None when the set carries no expected values)
     order: list[str]
+    crlf: bool = False  # holds CRLF line endings (a checkout that converted them, most likely)
 
 
 @dataclass
@@ -170,7 +181,7 @@ class EvidenceStore:
             if key in expected:
                 raise LoadError(RECORDS_INVALID, f"eval set repeats id '{key}'", index + 1)
             expected[key] = row.get("expected")
-        return Dataset(path, sha256_hex(raw), expected, list(expected))
+        return Dataset(path, sha256_hex(raw), expected, list(expected), b"\r\n" in raw)
 
     def _load_artifact(self, path: str) -> ArtifactInfo:
         info = ArtifactInfo(path)
@@ -195,8 +206,9 @@ class EvidenceStore:
         except LoadError as err:
             return [finding(err.rule, here, doc.line("records", "path"), f"records: {err.message}")]
         if sha256_hex(raw) != art.records.sha256:
-            return [finding(RECORDS_HASH, here, doc.line("records", "sha256"),
-                            f"{records_path} does not match its pinned sha256: records are append-only; record a new run with `tiergate eval record`")]
+            why = LINE_ENDINGS_ADVICE if crlf_converted(raw, art.records.sha256) else \
+                "records are append-only; record a new run with `tiergate eval record`"
+            return [finding(RECORDS_HASH, here, doc.line("records", "sha256"), f"{records_path} does not match its pinned sha256: {why}")]
         try:
             records = parse_jsonl(raw)
             score = compute(art.metric, records)
@@ -220,6 +232,8 @@ class EvidenceStore:
         except LoadError as err:
             return [finding(err.rule, here, doc.line("eval_set", "path"), f"eval set {art.eval_set.path}: {err.message}")]
         if dataset.sha256 != art.eval_set.sha256:
+            if dataset.crlf and crlf_converted(self.tree.read(dataset.path, MAX_JSONL_BYTES), art.eval_set.sha256):
+                return [finding(EVAL_SET, here, doc.line("eval_set", "sha256"), f"eval set {dataset.path} does not match: {LINE_ENDINGS_ADVICE}")]
             return []  # run on an earlier version of the set: history, judged only where it is linked as evidence
         found = coverage(dataset, [str(record_id(r)) for r in records], records, art.metric)
         if found.missing or found.extra:
