@@ -52,8 +52,9 @@ def as_of_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[...,
 
 def format_option(formats: Formats[Any], default: Optional[str] = "text") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """``--format`` with the names ``formats`` renders (the same names in every command)."""
-    return click.option("--format", "fmt", type=click.Choice(formats.names), default=default, required=default is None,
-                        show_default=default is not None, help="Output format.")
+    if default is None:  # click 8.2+ takes an explicit default=None as a value, which would satisfy required
+        return click.option("--format", "fmt", type=click.Choice(formats.names), required=True, help="Output format.")
+    return click.option("--format", "fmt", type=click.Choice(formats.names), default=default, show_default=True, help="Output format.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -137,12 +138,19 @@ def eval_group() -> None:
 @click.option("--model", required=True, help="Exact model id, as listed in the tier.")
 @click.option("--records", "records_file", required=True, type=click.Path(dir_okay=False), help="JSONL, one record per sample.")
 @click.option("--run-at", help="ISO 8601 time of the run with a timezone (default: now).")
+@click.option("--link", type=click.Choice(["passing", "failing"]), help="Also link the artifact in the contract's evidence.")
 @repo_option
-def record(task: str, tier: str, model: str, records_file: str, run_at: Optional[str], repo: str) -> int:
-    """Score a run's records with the task's SLO metric and commit them as an artifact."""
+def record(task: str, tier: str, model: str, records_file: str, run_at: Optional[str], link: Optional[str], repo: str) -> int:
+    """Score a run's records with the task's SLO metric and commit them as an artifact.
+
+    Prints the artifact's path on stdout, and the score against the SLO on stderr.
+    """
     from tiergate import engine
 
-    click.echo(engine.record(_repo_root(repo), task, tier, model, records_file, _parse_run_at(run_at)))
+    done = engine.record(_repo_root(repo), task, tier, model, records_file, _parse_run_at(run_at), link)
+    click.echo(done.path)
+    click.echo(f"{done.metric} {done.score:g} on {done.samples} samples against the SLO threshold {done.threshold:g}: {done.verdict}"
+               + (f"; linked as {done.linked} evidence in policy/tasks/{task}.yaml" if done.linked else ""), err=True)
     return EXIT_OK
 
 
@@ -283,8 +291,12 @@ def main(argv: Optional[list[str]] = None) -> None:
     """Entry point: map every outcome to 0/1/2 and one clear line; never a traceback."""
     try:
         code = cli.main(args=argv, prog_name="tiergate", standalone_mode=False)
+    except click.UsageError as err:
+        hint = f"; see `{err.ctx.command_path} --help`" if err.ctx is not None else ""
+        click.echo(f"tiergate: error: {' '.join(err.format_message().split()).rstrip('.')}{hint}", err=True)
+        code = EXIT_CANNOT_DECIDE
     except click.ClickException as err:
-        err.show()
+        click.echo(f"tiergate: error: {err.format_message()}", err=True)
         code = EXIT_CANNOT_DECIDE
     except click.exceptions.Abort:
         click.echo("tiergate: aborted", err=True)

@@ -8,6 +8,7 @@ is append-only.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import os
 import re
@@ -17,11 +18,13 @@ from typing import Any, Optional
 import yaml
 
 from tiergate.errors import TierGateError
-from tiergate.metrics import RecordError, compute, needs_expected
+from tiergate.evidence.stats import samples_needed, upper_bound
+from tiergate.metrics import RecordError, Score, compute, needs_expected
 from tiergate.evidence.store import Dataset, EvidenceStore, coverage, duplicate_ids, record_id, sha256_hex
 from tiergate.layout import CATALOG, EVALS
 from tiergate.loading import MAX_JSONL_BYTES, LoadError, check_ref, parse_jsonl
 from tiergate.models import Catalog, Contract, is_external
+from tiergate.writes import atomic_write
 
 ARTIFACT_SCHEMA_COMMENT = "# yaml-language-server: $schema=../../schemas/artifact.schema.json\n"
 
@@ -64,6 +67,46 @@ def prepare_records(store: EvidenceStore, contract: Contract, raw: bytes, source
         for key, record in zip(ids, records):
             record["expected"] = dataset.expected[key]
     return records, dataset
+
+
+def verdict_of(metric: str, score: Score, threshold: float, confidence: float) -> str:
+    """pass, fail (conclusive at ``confidence``), or inconclusive with the sample size that would settle it."""
+    if score.value >= threshold:
+        return "pass"
+    if upper_bound(metric, score, score.total, confidence) < threshold:
+        return "fail"
+    needed = samples_needed(metric, score, threshold, confidence)
+    return f"inconclusive: about {needed} samples at this score would settle it" if needed else \
+        "inconclusive: no sample size would settle it at this score"
+
+
+def link_evidence(contract_file: Path, role: str, artifact: str) -> None:
+    """Write ``artifact`` into the contract's evidence (``passing``, or appended to ``failing``), in place.
+
+    A round-trip YAML library keeps the owner's comments, key order and layout; string surgery
+    on YAML would break as soon as someone formats a list differently.
+    """
+    from ruamel.yaml import YAML  # only `eval record --link` rewrites a contract
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    yaml_rt = YAML(typ="rt")
+    yaml_rt.preserve_quotes = True
+    yaml_rt.width = 4096
+    data = yaml_rt.load(contract_file.read_text(encoding="utf-8"))
+    evidence = data.get("evidence")
+    if evidence is None:
+        evidence = data["evidence"] = CommentedMap()
+    if role == "passing":
+        evidence["passing"] = artifact
+    else:
+        failing = evidence.get("failing")
+        if failing is None:
+            failing = evidence["failing"] = CommentedSeq()
+        if artifact not in failing:
+            failing.append(artifact)
+    out = io.StringIO()
+    yaml_rt.dump(data, out)
+    atomic_write(contract_file, out.getvalue())
 
 
 def read_input(path: str) -> bytes:
