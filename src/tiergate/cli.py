@@ -122,7 +122,7 @@ def export_cmd(fmt: str, output: Optional[str], repo: str, as_of: Optional[dt.da
     else:
         from tiergate.writes import atomic_write
 
-        atomic_write(Path(output), text)
+        atomic_write(Path(output), text)  # refuses a symlinked file or folder; replaces in one step
         click.echo(f"wrote {output}", err=True)
     return EXIT_OK
 
@@ -185,7 +185,7 @@ def _usable_policy(root: Path) -> Policy:
 def codeowners_cmd(write: bool, repo: str) -> int:
     """Print (or --write) the CODEOWNERS block that gives each contract to its owner."""
     from tiergate import codeowners
-    from tiergate.writes import atomic_write
+    from tiergate.writes import atomic_write, writable
 
     root = _repo_root(repo)
     policy = _usable_policy(root)
@@ -195,13 +195,18 @@ def codeowners_cmd(write: bool, repo: str) -> int:
     if not write:
         click.echo(codeowners.managed_block(policy.catalog.platform_owner, target, owned), nl=False)
         return EXIT_OK
-    old = (root / target).read_text(encoding="utf-8") if (root / target).exists() else ""
+    writable(root / target, inside=root)  # before reading it: a symlinked CODEOWNERS is neither read nor written
+    try:
+        old = (root / target).read_text(encoding="utf-8") if (root / target).exists() else ""
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) else "it is not UTF-8"
+        raise TierGateError(f"cannot read {target}: {reason}; fix or remove it and run again") from None
     try:
         new = codeowners.updated(old, policy.catalog.platform_owner, target, owned)
     except codeowners.CodeownersError as err:
         raise TierGateError(f"{target}:{err.line}: {err}") from None
     if new != old:
-        atomic_write(root / target, new)
+        atomic_write(root / target, new, inside=root)
     click.echo(f"{target} is up to date" if new == old else f"updated {target}")
     return EXIT_OK
 

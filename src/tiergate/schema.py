@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from tiergate.export.table import CompiledTable
 from tiergate.layout import SCHEMAS as SCHEMA_DIR
 from tiergate.models import Artifact, Catalog, Contract
+from tiergate.writes import atomic_write, writable
 
 SCHEMAS: dict[str, type[BaseModel]] = {
     "catalog.schema.json": Catalog,
@@ -35,8 +36,11 @@ def stale(root: Path) -> list[str]:
 
 
 def write(root: Path) -> list[str]:
-    (root / SCHEMA_DIR).mkdir(exist_ok=True)
+    """Regenerate every schema file under ``root/schemas`` (a real folder, created if absent); the stale ones."""
+    targets = {name: root / SCHEMA_DIR / name for name in SCHEMAS}
+    for path in targets.values():  # refuse before writing anything: never half through a symlinked file
+        writable(path, inside=root, create_folders=True)
     written = stale(root)
     for name, model in SCHEMAS.items():
-        (root / SCHEMA_DIR / name).write_text(render(model), encoding="utf-8")
+        atomic_write(targets[name], render(model), inside=root)
     return written

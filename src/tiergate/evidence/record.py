@@ -167,10 +167,9 @@ def write_artifact(
         records={"path": rec_rel, "sha256": sha256_hex(body)},
     )
     text = ARTIFACT_SCHEMA_COMMENT + yaml.dump(data, Dumper=_ArtifactDumper, sort_keys=False, allow_unicode=True)
-    (root / folder).mkdir(parents=True, exist_ok=True)
-    _write_new(root / rec_rel, body)
+    _write_new(root, rec_rel, body)  # creates evals/<task>/ if needed; refuses a symlinked one
     try:
-        _write_new(root / art_rel, text.encode("utf-8"))
+        _write_new(root, art_rel, text.encode("utf-8"))
     except BaseException:
         (root / rec_rel).unlink(missing_ok=True)
         raise
@@ -189,9 +188,8 @@ def _represent_datetime(dumper: yaml.SafeDumper, value: dt.datetime) -> yaml.Nod
 _ArtifactDumper.add_representer(dt.datetime, _represent_datetime)
 
 
-def _write_new(path: Path, body: bytes) -> None:
-    try:
-        with open(path, "xb") as handle:
-            handle.write(body)
-    except OSError as err:
-        raise TierGateError(f"cannot write {path}: {err.strerror}") from None
+def _write_new(root: Path, rel: str, body: bytes) -> None:
+    """Create ``root/rel``, never replacing anything and never through a symlinked folder (``writes.write_new``)."""
+    from tiergate.writes import write_new
+
+    write_new(root / rel, body, inside=root)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 from tabulate import tabulate
 
 from tiergate.cost import CostReport, CostView, TaskCost, Totals, monthly, per_call, percent, plain
 from tiergate.findings import Finding
 from tiergate.report import Formats
-from tiergate.report.verdict import finding_dict, line
+from tiergate.report import markdown as md
+from tiergate.report.verdict import finding_dict, line, printable
 
 NOT_ESTIMATED = "not estimated"
 TERM_LABELS = {"direct": "direct", "escalation": "escalation", "retry": "retry",
@@ -103,43 +105,64 @@ def _detail_rows(item: TaskCost) -> list[list[str]]:
     return rows
 
 
-def _detail(item: TaskCost, lowest: str, fmt: str) -> str:
+@dataclass(frozen=True)
+class _Style:
+    """How one output format lays out tables, headings and lines that quote policy text (task ids, notes, paths)."""
+
+    table: Callable[[Sequence[Sequence[str]], Sequence[str]], str]
+    heading: Callable[[str], str]
+    free: Callable[[str], str]  # one line of prose: it must not break the layout around it
+
+
+def _text_table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
+    return tabulate([[printable(str(v)) for v in row] for row in rows], headers=[printable(h) for h in headers],
+                    tablefmt="simple", disable_numparse=True)
+
+
+def _text_heading(title: str) -> str:
+    title = printable(title)
+    return f"{title}\n{'=' * len(title)}"
+
+
+TEXT = _Style(_text_table, _text_heading, printable)
+MARKDOWN = _Style(md.table, lambda title: f"## {md.one_line(title)}", md.one_line)
+
+
+def _detail(item: TaskCost, lowest: str, style: _Style) -> str:
     c = item.contract
-    out = [f"{c.task} ({c.task_class}, {c.impact} impact, {c.tier} up to {c.ceiling}), {c.cost.monthly_volume:,} calls a month",
-           tabulate(_detail_rows(item), headers=["term", "per call", "monthly"], tablefmt=fmt, disable_numparse=True)]
+    out = [style.free(f"{c.task} ({c.task_class}, {c.impact} impact, {c.tier} up to {c.ceiling}), {c.cost.monthly_volume:,} calls a month"),
+           style.table(_detail_rows(item), ["term", "per call", "monthly"])]
     if item.cascade is not None:
-        out.append(f"cascade {per_call(item.cascade.cascade)} per call against {per_call(item.cascade.straight)} straight to "
-                   f"{item.cascade.ceiling}; break-even escalation rate {_break_even(item)}")
-    out.append(f"on {lowest}: {per_call(item.on_lowest)} per call, {_lowest_basis(item, lowest)}")
+        out.append(style.free(f"cascade {per_call(item.cascade.cascade)} per call against {per_call(item.cascade.straight)} straight to "
+                              f"{item.cascade.ceiling}; break-even escalation rate {_break_even(item)}"))
+    out.append(style.free(f"on {lowest}: {per_call(item.on_lowest)} per call, {_lowest_basis(item, lowest)}"))
     if c.cost.note:
-        out.append(f"note: {c.cost.note}")
+        out.append(style.free(f"note: {c.cost.note}"))
     return "\n\n".join(out)
 
 
-def _render(report: CostReport, findings: list[Finding], detail: bool, fmt: str, heading: Callable[[str], str]) -> str:
-    def table(rows: list[list[str]], headers: list[str]) -> str:
-        return tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
-
+def _render(report: CostReport, findings: list[Finding], detail: bool, style: _Style) -> str:
+    table, heading = style.table, style.heading
     parts = [heading("Cost per call (USD)"), table(_task_rows(report), TASK_HEADERS),
              heading("Direct cost per call on each tier (* = authorized)"), table(_tier_rows(report), ["task"] + report.tiers)]
     if detail:
         for item in report.tasks:
-            parts += [heading(f"Breakdown: {item.contract.task}"), _detail(item, report.tiers[0], fmt)]
+            parts += [heading(f"Breakdown: {item.contract.task}"), _detail(item, report.tiers[0], style)]
     parts += [heading("Monthly totals"), table(_total_rows(report), _total_headers(report))]
     gaps = _gaps(report)
     if gaps:
-        parts += [heading("Not estimated"), "\n".join(f"- {g}" for g in gaps)]
+        parts += [heading("Not estimated"), "\n".join(f"- {style.free(g)}" for g in gaps)]
     if findings:
-        parts += [heading("Findings"), "\n".join(f"- {line(f)}" for f in findings)]
+        parts += [heading("Findings"), "\n".join(f"- {style.free(line(f))}" for f in findings)]
     return "\n\n".join(parts) + "\n"
 
 
 def as_text(view: CostView) -> str:
-    return _render(view.report, view.findings, view.detail, "simple", lambda title: f"{title}\n{'=' * len(title)}")
+    return _render(view.report, view.findings, view.detail, TEXT)
 
 
 def as_markdown(view: CostView) -> str:
-    return _render(view.report, view.findings, view.detail, "github", lambda title: f"## {title}")
+    return _render(view.report, view.findings, view.detail, MARKDOWN)
 
 
 def _money(amount: Optional[Decimal]) -> Optional[str]:

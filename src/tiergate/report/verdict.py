@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import secrets
 from typing import Any
 
 from tiergate.findings import Finding, Result, TierChange
@@ -10,8 +12,23 @@ from tiergate.report import Formats
 from tiergate.report import markdown as md
 
 
+# characters that could end a line or move the cursor: C0/C1 controls but tab, line/paragraph separators, bidi controls
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    return _NAMED.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
+
+
+def printable(text: str) -> str:
+    """``text`` on one line of a terminal or a CI log: line breaks and other controls written as escapes (``\\n``)."""
+    return _UNPRINTABLE.sub(_escape, text)
+
+
 def _where(f: Finding) -> str:
-    parts = [f.file]
+    parts = [printable(f.file)]
     if f.line:
         parts.append(str(f.line))
         if f.column:
@@ -26,7 +43,8 @@ def summary_line(result: Result) -> str:
 
 
 def line(f: Finding) -> str:
-    return f"{_where(f)}: {f.severity} {f.id} {f.name}: {f.message}"
+    """One finding on exactly one line, whatever its file name or message holds."""
+    return f"{_where(f)}: {f.severity} {f.id} {f.name}: {printable(f.message)}"
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:
@@ -63,9 +81,14 @@ def annotation(f: Finding) -> str:
 
 
 def github(result: Result) -> str:
-    """Annotations for the Actions UI, then the full text report (the UI shows only ten per step)."""
+    """Annotations for the Actions UI, then the full text report (the UI shows only ten per step).
+
+    The report is wrapped in ``::stop-commands::<token>`` ... ``::<token>::`` with a token drawn afresh on every
+    render, so no line of it (a file named ``::warning::x.yaml``, say) can be read by the runner as a command.
+    """
     lines = [annotation(f) for f in result.sorted()]
-    return "\n".join(lines) + ("\n" if lines else "") + text(result)
+    token = secrets.token_hex(16)
+    return "\n".join(lines + [f"::stop-commands::{token}"]) + "\n" + text(result) + f"::{token}::\n"
 
 
 def _tier_rows(changes: list[TierChange]) -> list[list[str]]:

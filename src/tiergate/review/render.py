@@ -1,4 +1,11 @@
-"""Renderers for the review: the due list (table, json, markdown) and the body of the review issue."""
+"""Renderers for the review: the due list (table, json, markdown) and the body of the review issue.
+
+In Markdown, everything that comes from a policy file and is not a constrained identifier (evidence paths quoted
+in reasons, the SLO, e-mail owners) is shown as inline code (``markdown.code``; ``markdown.inline`` leaves plain
+prose such as "review was due 2027-01-19" as it is): it cannot forge a checkbox that ``ticked`` would read back on
+the next run, a heading, a link, raw HTML or a mention. Only owners that are GitHub handles are mentioned, once
+each, in their own heading; an e-mail owner is listed as text.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +17,14 @@ from itertools import groupby
 from tabulate import tabulate
 
 from tiergate.report import Formats
-from tiergate.report.markdown import cell as _cell
+from tiergate.report import markdown as md
+from tiergate.report.verdict import printable
 from tiergate.review.due import DueItem, DueView
 
 LABEL = "tier-review"
 HEADERS = ["task", "class", "tier", "SLO", "reviewed", "why due", "cheaper tier to re-test"]
 TICKED = re.compile(r"^- \[[xX]\] \*\*([a-z0-9][a-z0-9-]*)\*\*", re.MULTILINE)
+IDENT = re.compile(r"^[a-z0-9][a-z0-9-]*$")  # task and tier ids, as the models constrain them
 
 
 def _row(item: DueItem) -> list[str]:
@@ -28,17 +37,32 @@ def _count(items: list[DueItem], total: int, as_of: dt.date) -> str:
     return f"{len(items)} of {total} assignment(s) due for re-evaluation as of {as_of.isoformat()}"
 
 
+def _ident(value: str) -> str:
+    """A task or tier id in Markdown: as is when it is one (always, for a contract that loaded), else inline code."""
+    return value if IDENT.match(value) else md.code(value)
+
+
+def _free(values: "tuple[str, ...] | list[str]") -> str:
+    return "; ".join(md.inline(v) for v in values)
+
+
+def _row_markdown(item: DueItem) -> list[str]:
+    c = item.contract
+    return [_ident(c.task), _ident(c.task_class), _ident(c.tier), md.code(item.slo), c.reviewed.isoformat() if c.reviewed else "never",
+            _free(item.reasons), _ident(item.cheaper) if item.cheaper else "- (lowest tier)"]
+
+
 def due_text(view: DueView) -> str:
     items, total, as_of = view.items, view.total, view.as_of
-    rows = [[item.contract.owner] + _row(item) for item in items]
+    rows = [[printable(v) for v in [item.contract.owner] + _row(item)] for item in items]
     table = tabulate(rows, headers=["owner"] + HEADERS, tablefmt="simple", disable_numparse=True) + "\n\n" if rows else ""
     return table + _count(items, total, as_of) + "\n"
 
 
 def due_markdown(view: DueView) -> str:
     items, total, as_of = view.items, view.total, view.as_of
-    rows = [[item.contract.owner] + [_cell(v) for v in _row(item)] for item in items]
-    table = tabulate(rows, headers=["owner"] + HEADERS, tablefmt="github", disable_numparse=True) + "\n\n" if rows else ""
+    rows = [[md.owner(item.contract.owner)] + _row_markdown(item) for item in items]
+    table = md.table(rows, ["owner"] + HEADERS) + "\n\n" if rows else ""
     return table + _count(items, total, as_of) + "\n"
 
 
@@ -85,14 +109,14 @@ def issue_body(items: list[DueItem], total: int, as_of: dt.date, quarter: str, k
         "much the point as an upgrade.", "",
     ]
     for owner, group in groupby(items, key=lambda i: i.contract.owner):
-        lines += [f"### {owner}", ""]
+        lines += [f"### {md.owner(owner)}", ""]
         for item in group:
             box = "x" if item.task in keep_ticked else " "
-            cheaper = f"; re-test on **{item.cheaper}**" if item.cheaper else ""
-            lines.append(f"- [{box}] **{item.task}** ({item.contract.tier}, {item.slo}){cheaper}: {'; '.join(item.reasons)}")
+            cheaper = f"; re-test on **{_ident(item.cheaper)}**" if item.cheaper else ""
+            lines.append(f"- [{box}] **{_ident(item.task)}** ({_ident(item.contract.tier)}, {md.code(item.slo)}){cheaper}: "
+                         f"{_free(item.reasons)}")
         lines.append("")
-    rows = [[_cell(v) for v in _row(item)] for item in items]
-    lines += ["### All due assignments", "", tabulate(rows, headers=HEADERS, tablefmt="github", disable_numparse=True), ""]
+    lines += ["### All due assignments", "", md.table([_row_markdown(item) for item in items], HEADERS), ""]
     lines += [
         "### What to do", "",
         "1. Run the task's eval set on its tier and, where one is listed, on the cheaper tier.",
