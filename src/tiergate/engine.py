@@ -186,7 +186,7 @@ def record(root: Path, task: str, tier: str, model: str, records_file: str, run_
     assert info.score is not None and info.artifact is not None, f"{path} was just written and must verify"
     verdict = verdict_of(contract.slo.metric, info.score, contract.slo.threshold, policy.catalog.defaults.confidence_level)
     if link is not None:
-        link_evidence(root / loaded.path, link, path)
+        link_evidence(root, root / loaded.path, link, path)
     return Recorded(path, contract.slo.metric, info.score.value, contract.slo.threshold, info.score.total, verdict, link)
 
 

@@ -100,12 +100,16 @@ def test_json():
 
 def test_github_annotations_then_the_text_report():
     result = two_findings()
-    assert verdict.github(result) == (
+    out = verdict.github(result)
+    token = out.split("::stop-commands::", 1)[1].split("\n", 1)[0]
+    assert len(token) == 32
+    assert out == (
         "::warning file=evals/a/run.yaml,line=3,title=TG312 evidence-stale::evals/a/run.yaml is 120 days old (limit 90)\n"
         "::error file=policy/tiers.yaml,line=12,col=9,title=TG202 model-over-band::model openai/x is priced above tier 'lite' band\n"
-        + verdict.text(result)
+        f"::stop-commands::{token}\n" + verdict.text(result) + f"::{token}::\n"
     )
-    assert verdict.github(Result()) == "ok: 0 error(s), 0 warning(s) in 0 contract(s), 0 artifact(s)\n"
+    empty = verdict.github(Result())
+    assert "ok: 0 error(s), 0 warning(s) in 0 contract(s), 0 artifact(s)\n" in empty and empty.startswith("::stop-commands::")
 
 
 def test_github_escapes_data_and_properties():
@@ -174,8 +178,8 @@ def test_emit_github_prints_annotations_and_appends_the_step_summary(monkeypatch
     capsys.readouterr()
     emit(verdict.FORMATS, "github", result)
     out = capsys.readouterr().out
-    assert out == verdict.github(result)
-    assert out.startswith("::warning file=evals/a/run.yaml,line=3,")
+    assert out.startswith("::warning file=evals/a/run.yaml,line=3,") and verdict.text(result) in out
+    assert out.splitlines()[:2] == verdict.github(result).splitlines()[:2]  # the annotations; the stop token differs per render
     written = summary.read_text(encoding="utf-8")
     assert written.startswith("earlier step\n## tiergate validate: failed\n\nFAILED: 1 error(s), 1 warning(s) in 1 contract(s)")
     assert written == "earlier step\n" + verdict.markdown(result, "tiergate validate")

@@ -24,7 +24,7 @@ from tiergate.evidence.store import Dataset, EvidenceStore, coverage, duplicate_
 from tiergate.layout import CATALOG, EVALS
 from tiergate.loading import MAX_JSONL_BYTES, LoadError, check_ref, parse_jsonl
 from tiergate.models import Catalog, Contract, is_external
-from tiergate.writes import atomic_write
+from tiergate.writes import atomic_write, write_new
 
 ARTIFACT_SCHEMA_COMMENT = "# yaml-language-server: $schema=../../schemas/artifact.schema.json\n"
 
@@ -80,7 +80,7 @@ def verdict_of(metric: str, score: Score, threshold: float, confidence: float) -
         "inconclusive: no sample size would settle it at this score"
 
 
-def link_evidence(contract_file: Path, role: str, artifact: str) -> None:
+def link_evidence(root: Path, contract_file: Path, role: str, artifact: str) -> None:
     """Write ``artifact`` into the contract's evidence (``passing``, or appended to ``failing``), in place.
 
     A round-trip YAML library keeps the owner's comments, key order and layout; string surgery
@@ -106,7 +106,7 @@ def link_evidence(contract_file: Path, role: str, artifact: str) -> None:
             failing.append(artifact)
     out = io.StringIO()
     yaml_rt.dump(data, out)
-    atomic_write(contract_file, out.getvalue())
+    atomic_write(contract_file, out.getvalue(), inside=root)
 
 
 def read_input(path: str) -> bytes:
@@ -190,6 +190,4 @@ _ArtifactDumper.add_representer(dt.datetime, _represent_datetime)
 
 def _write_new(root: Path, rel: str, body: bytes) -> None:
     """Create ``root/rel``, never replacing anything and never through a symlinked folder (``writes.write_new``)."""
-    from tiergate.writes import write_new
-
     write_new(root / rel, body, inside=root)
