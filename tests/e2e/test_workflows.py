@@ -41,9 +41,13 @@ def test_policy_gate_is_least_privilege_and_unfiltered():
     assert gate["permissions"] == {"contents": "read"}
     assert gate["on"] == {"pull_request": None}
     assert gate["concurrency"]["cancel-in-progress"] is True
+    assert gate["jobs"]["policy-gate"]["timeout-minutes"] == 10
     steps = gate["jobs"]["policy-gate"]["steps"]
-    assert steps[0]["with"]["fetch-depth"] == 0
-    assert 'tiergate check --base "origin/${{ github.base_ref }}" --format github' in steps[-1]["run"]
+    assert steps[0]["with"]["fetch-depth"] == 0 and steps[0]["with"]["path"] == "pr"
+    assert steps[-1]["run"] == 'tiergate check --repo pr --base "origin/$BASE_REF" --format github'
+    assert steps[-1]["env"] == {"BASE_REF": "${{ github.base_ref }}"}  # never spliced into the script
+    assert (PROJECT / ".github" / "workflows" / "policy-gate.yml").read_text().startswith(
+        '# The merge gate. Make the "policy-gate" check required in branch protection')
 
 
 def test_a_broken_workflow_is_caught():
