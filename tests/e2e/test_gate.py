@@ -53,14 +53,16 @@ def upgrade_intent(capsys, repo, tmp_path, lite_correct=160, link=True):
 
 def test_unchanged_branch_passes(gitrepo, capsys):
     run = check(capsys, gitrepo)
-    assert run.code == 0 and json.loads(run.out) == {"ok": True, "findings": []}
+    assert run.code == 0 and json.loads(run.out) == {"ok": True, "findings": [], "tier_changes": []}
 
 
 def test_upgrade_with_conclusive_failing_evidence_passes(gitrepo, capsys, tmp_path):
-    upgrade_intent(capsys, gitrepo, tmp_path)
+    lite, _ = upgrade_intent(capsys, gitrepo, tmp_path)
     gitrepo.commit("intent-classification to mid")
     run = check(capsys, gitrepo)
     assert run.code == 0, run.out
+    assert json.loads(run.out)["tier_changes"] == [
+        {"task": "intent-classification", "from": "lite", "to": "mid", "evidence": [lite], "verdict": "accepted"}]
 
 
 def test_upgrade_without_failing_evidence_is_rejected(gitrepo, capsys, tmp_path):

@@ -58,8 +58,12 @@ def text(result: Result) -> str:
 
 
 def as_json(result: Result) -> str:
+    """``{"ok", "findings"}``, and for ``check`` also ``tier_changes`` (task, from, to, evidence, verdict)."""
     payload: dict[str, Any] = {"ok": result.ok, "findings": [finding_dict(f) for f in result.sorted()]}
-    return json.dumps(payload, indent=2) + "\n"
+    if result.tier_changes is not None:
+        payload["tier_changes"] = [{"task": c.task, "from": c.before, "to": c.after, "evidence": list(c.evidence), "verdict": c.verdict}
+                                   for c in result.tier_changes]
+    return json.dumps(payload, indent=2, allow_nan=False) + "\n"
 
 
 def _escape_data(value: str) -> str:
