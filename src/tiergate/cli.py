@@ -127,6 +127,27 @@ def export_cmd(fmt: str, output: Optional[str], repo: str, as_of: Optional[dt.da
     return EXIT_OK
 
 
+@cli.command("init")
+@click.argument("directory", default=".", type=click.Path(file_okay=False))
+@click.option("--platform-owner", default="@your-org/ml-platform", show_default=True, help="Owns the catalog, the gate and CODEOWNERS.")
+@click.option("--owner", default="", help="Owner of the example contract (default: the platform owner).")
+@click.option("--tiers", default="lite,mid,frontier", show_default=True, help="Names of the three tiers, cheapest first.")
+@click.option("--action", default=None, help="The tiergate action the workflows use, OWNER/NAME@REF (default: this version's release).")
+def init_cmd(directory: str, platform_owner: str, owner: str, tiers: str, action: Optional[str]) -> int:
+    """Start a governance repository in DIRECTORY: catalog, an example contract with evidence, CODEOWNERS, workflows.
+
+    Never overwrites: if any file it would write exists, it names them and writes nothing.
+    """
+    from tiergate import scaffold
+
+    opts = scaffold.Options(platform_owner, owner, scaffold.parse_tiers(tiers), action or scaffold.Options().action)
+    root = Path(directory)
+    for rel in scaffold.init(root, opts, utc_now()):
+        click.echo(f"wrote {rel}")
+    click.echo(f"next: cd {directory} && tiergate validate; edit policy/tiers.yaml and the example contract, then commit", err=True)
+    return EXIT_OK
+
+
 @cli.group("eval")
 def eval_group() -> None:
     """Eval artifacts."""

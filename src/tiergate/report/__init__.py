@@ -26,6 +26,7 @@ class Formats(Generic[R]):
 
     renderers: dict[str, Callable[[R], str]]
     summary: Optional[Callable[[R], str]] = field(default=None)
+    outputs: Optional[Callable[[R], dict[str, str]]] = field(default=None)  # step outputs (GITHUB_OUTPUT), github format
 
     def __post_init__(self) -> None:
         unknown = set(self.renderers) - set(FORMAT_NAMES)
@@ -41,12 +42,22 @@ class Formats(Generic[R]):
 
 
 def emit(formats: Formats[R], fmt: str, result: R, err: bool = False) -> None:
-    """Print ``result`` in ``fmt``; with ``github`` in Actions, also append the step summary."""
+    """Print ``result`` in ``fmt``; with ``github`` in Actions, also append the step summary and the step outputs."""
     click.echo(formats.render(fmt, result), nl=False, err=err)
-    summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
-    if fmt == "github" and summary_path and formats.summary is not None:
-        try:
-            with open(summary_path, "a", encoding="utf-8") as handle:
-                handle.write(formats.summary(result))
-        except OSError as error:
-            raise TierGateError(f"cannot write GITHUB_STEP_SUMMARY ({summary_path}): {error.strerror}") from None
+    if fmt != "github":
+        return
+    if formats.summary is not None:
+        _append("GITHUB_STEP_SUMMARY", lambda: formats.summary(result) if formats.summary else "")
+    if formats.outputs is not None:
+        _append("GITHUB_OUTPUT", lambda: "".join(f"{k}={v}\n" for k, v in (formats.outputs(result) if formats.outputs else {}).items()))
+
+
+def _append(variable: str, text: Callable[[], str]) -> None:
+    path = os.environ.get(variable)
+    if not path:
+        return
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(text())
+    except OSError as error:
+        raise TierGateError(f"cannot write {variable} ({path}): {error.strerror}") from None

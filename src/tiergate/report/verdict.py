@@ -117,4 +117,11 @@ def step_summary(result: Result) -> str:
     return markdown(result, title)
 
 
-FORMATS: Formats[Result] = Formats({"text": text, "json": as_json, "markdown": markdown, "github": github}, summary=step_summary)
+def step_outputs(result: Result) -> dict[str, str]:
+    """What the GitHub Action exposes: the verdict and the counts (values are plain words and numbers)."""
+    errors, warnings = result.counts()
+    return {"result": "pass" if result.ok else "fail", "errors": str(errors), "warnings": str(warnings)}
+
+
+FORMATS: Formats[Result] = Formats({"text": text, "json": as_json, "markdown": markdown, "github": github}, summary=step_summary,
+                                   outputs=step_outputs)
