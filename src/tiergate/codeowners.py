@@ -1,22 +1,44 @@
-"""CODEOWNERS: parse GitHub's format, answer "who owns this path", regenerate a managed block.
+"""CODEOWNERS: read it as GitHub does, answer "who owns this path", regenerate a managed block.
 
-GitHub applies the *last* matching line, patterns follow .gitignore with a few omissions
-(no ``!`` negation, no ``[]`` ranges), and ``dir/*`` does not reach into subfolders.
+What GitHub does, and so what this module does (a gate that reads CODEOWNERS differently from
+GitHub is a gate an edit can walk around):
+
+- The first existing of ``.github/CODEOWNERS``, ``CODEOWNERS``, ``docs/CODEOWNERS`` is used
+  (``layout``); a file of 3 MB or more is ignored entirely (``load`` refuses it).
+- The **last** matching line wins, over the whole file; a pattern with no owners clears ownership.
+- A line GitHub cannot read is skipped, not fatal: ``!`` negation, ``[ ]`` ranges, ``\\``
+  escapes, an owner that is not ``@user``, ``@org/team`` or an e-mail address. ``parse`` returns
+  the lines GitHub honours and the lines it skips, so ownership is computed on what GitHub sees
+  and every skipped line can be reported. Lines GitHub might read differently from us (empty
+  path segments, separators other than spaces and tabs, invisible characters) are skipped and
+  reported the same way: the gate fails closed on them.
+- Patterns follow gitignore: ``*`` and ``?`` never cross ``/``; ``**`` is special only as a whole
+  path segment (``**/x``, ``x/**``, ``a/**/b``), any other run of asterisks is a plain ``*``; a
+  leading or inner ``/`` anchors the pattern at the root; ``docs/`` matches at any depth and
+  ``docs/*`` only direct children; paths are case-sensitive. ``#`` after whitespace starts a
+  comment.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
-from dataclasses import dataclass
+import unicodedata
+from bisect import bisect_left
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Iterable, Iterator, Optional, Sequence, Union
 
-from tiergate.layout import CODEOWNERS_LOCATIONS, DEFAULT_CODEOWNERS, PLATFORM_PATTERNS
+from tiergate.layout import CODEOWNERS_LOCATIONS, DEFAULT_CODEOWNERS, PLATFORM_PATTERNS, evidence_folder, task_stem
+from tiergate.loading import TOO_LARGE, LoadError, Tree, decode_utf8
 from tiergate.models import OWNER_PATTERN
 
 BEGIN = "# BEGIN tiergate managed block: regenerate with `tiergate codeowners --write`"
 END = "# END tiergate managed block"
+MAX_BYTES = 3 * 1024 * 1024  # GitHub ignores a CODEOWNERS file that is not under 3 MB
 _OWNER = re.compile(OWNER_PATTERN)
+_SEPARATORS = re.compile(r"[ \t]+")
+_COMMENT = re.compile(r"[ \t]#")
 
 
 class CodeownersError(ValueError):
@@ -32,107 +54,383 @@ class Entry:
     owners: tuple[str, ...]
 
 
-def _translate(pattern: str) -> str:
-    anchored = pattern.startswith("/") or "/" in pattern.rstrip("/")
-    body = pattern.lstrip("/")
-    directory_only = body.endswith("/")
-    body = body.rstrip("/")
-    out = []
+@dataclass(frozen=True)
+class Skipped:
+    """A line GitHub does not honour (or might read differently): ownership ignores it."""
+
+    line: int
+    text: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Parsed:
+    entries: list[Entry]
+    skipped: list[Skipped] = field(default_factory=list)
+    block: Optional[tuple[int, int]] = None  # line numbers of the BEGIN and END markers, when intact
+
+
+# --- patterns -------------------------------------------------------------------------------
+# A pattern becomes a list of tokens; the same tokens give the regex that matches one path and
+# the automaton that answers "which paths under a folder does this line match".
+
+LIT, ONE, STAR, ANY, DIRS, SUB = "lit", "one", "star", "any", "dirs", "sub"
+Token = tuple[str, str]
+# LIT is one given character; the others, as regex: one character but "/"; a run without "/";
+# anything; zero or more leading folders; an optional "/..." tail (a folder and all inside it)
+_REGEX = {ONE: "[^/]", STAR: "[^/]*", ANY: ".*", DIRS: "(?:.*/)?", SUB: "(?:/.*)?"}
+
+
+def _split(pattern: str) -> tuple[bool, bool, list[str]]:
+    """(anchored, folder only, segments) of a pattern GitHub honours."""
+    anchored = "/" in pattern.rstrip("/")  # a leading or inner slash; a trailing one does not anchor
+    directory = pattern.endswith("/")
+    body = pattern[1:] if pattern.startswith("/") else pattern
+    body = body[:-1] if directory else body
+    return anchored, directory, body.split("/")
+
+
+def _segment(segment: str) -> Iterator[Token]:
     i = 0
-    while i < len(body):
-        if body.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif body.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif body[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif body[i] == "?":
-            out.append("[^/]")
-            i += 1
-        else:
-            out.append(re.escape(body[i]))
-            i += 1
-    prefix = "" if anchored else "(?:.*/)?"
-    if directory_only:
-        suffix = "/.*"
-    elif body.endswith("/*"):
-        suffix = ""
-    else:
-        suffix = "(?:/.*)?"
-    return f"^{prefix}{''.join(out)}{suffix}$"
-
-
-def parse(text: str) -> list[Entry]:
-    """Entries in file order; CodeownersError names the first line GitHub would not honour."""
-    entries = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
+    while i < len(segment):
+        if segment[i] == "*":  # any run of asterisks inside a segment is one plain "*"
+            while i < len(segment) and segment[i] == "*":
+                i += 1
+            yield (STAR, "")
             continue
-        parts = line.split(" #", 1)[0].split()
-        pattern, owners = parts[0], tuple(parts[1:])
-        if pattern.startswith("!") or "[" in pattern or "\\" in pattern:
-            raise CodeownersError(number, f"pattern '{pattern}' uses syntax GitHub does not support in CODEOWNERS (!, [ ], \\)")
-        for owner in owners:
-            if not _OWNER.match(owner):
-                raise CodeownersError(number, f"'{owner}' is not a @user, @org/team or e-mail address")
-        entries.append(Entry(number, pattern, owners))
-    return entries
+        yield (ONE, "") if segment[i] == "?" else (LIT, segment[i])
+        i += 1
+
+
+def tokens(pattern: str) -> list[Token]:
+    """The pattern (one GitHub honours) as tokens, anchored at both ends of the path."""
+    anchored, directory, segments = _split(pattern)
+    segments = [s for i, s in enumerate(segments) if not (s == "**" and i > 0 and segments[i - 1] == "**")]
+    out: list[Token] = [] if anchored else [(DIRS, "")]
+    for i, segment in enumerate(segments):
+        last = i == len(segments) - 1
+        if segment == "**":  # special only as a whole segment
+            if i == 0:
+                out.append((ANY, "") if last else (DIRS, ""))  # "**": everything; "**/x": x at any depth
+            else:
+                out += [(LIT, "/"), (ANY, "") if last else (DIRS, "")]  # "x/**": all inside; "a/**/b"
+            continue
+        if i > 0 and segments[i - 1] != "**":
+            out.append((LIT, "/"))
+        out.extend(_segment(segment))
+    tail = segments[-1]
+    if directory:
+        out += [(LIT, "/"), (ANY, "")]  # "docs/": everything inside, never a file named docs
+    elif tail == "**" and len(segments) > 1:
+        pass  # "x/**" already ends in "everything"
+    elif set(tail) == {"*"} and tail != "**" and (anchored or len(segments) > 1):
+        pass  # "docs/*": direct children only
+    else:
+        out.append((SUB, ""))  # a file, or a folder and everything inside it
+    return out
+
+
+def _translate(pattern: str) -> str:
+    return "^" + "".join(re.escape(arg) if kind == LIT else _REGEX[kind] for kind, arg in tokens(pattern)) + "$"
+
+
+class _Automaton:
+    """The tokens as an automaton over characters, to reason about every path under a folder."""
+
+    def __init__(self, toks: list[Token]) -> None:
+        self.toks = toks
+        self.accept = len(toks)
+        named = {arg for kind, arg in toks if kind == LIT} | {"/"}
+        # the characters the pattern names, "/" always, and None: a stand-in for every other one
+        self.letters: list[Optional[str]] = sorted(named) + [None]
+        self._named = named
+        self._prefix = "".join(arg for _, arg in itertools.takewhile(lambda t: t[0] == LIT, toks))  # every match starts so
+        self._start = self.closure({0})
+        self._steps: dict[tuple[frozenset[int], Optional[str]], frozenset[int]] = {}
+        self._below: dict[frozenset[int], tuple[bool, bool]] = {}
+
+    def _inner(self, i: int) -> int:  # the state inside the loop of a DIRS or SUB token
+        return self.accept + 1 + i
+
+    def closure(self, states: Iterable[int]) -> frozenset[int]:
+        seen, todo = set(states), list(states)
+        while todo:
+            s = todo.pop()
+            if s < self.accept and self.toks[s][0] in (STAR, ANY, DIRS, SUB):
+                nxt = s + 1
+            elif s > self.accept and self.toks[s - self.accept - 1][0] == SUB:
+                nxt = s - self.accept
+            else:
+                continue
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+        return frozenset(seen)
+
+    def step(self, states: frozenset[int], ch: Optional[str]) -> frozenset[int]:
+        letter = ch if ch in self._named else None  # characters the pattern does not name act alike
+        key = (states, letter)
+        if key not in self._steps:
+            self._steps[key] = self._step(states, letter)
+        return self._steps[key]
+
+    def _step(self, states: frozenset[int], ch: Optional[str]) -> frozenset[int]:
+        out: set[int] = set()
+        for s in states:
+            if s > self.accept:  # inside ".*/" (DIRS) or "/.*" (SUB)
+                i = s - self.accept - 1
+                out.add(s)
+                if ch == "/" and self.toks[i][0] == DIRS:
+                    out.add(i + 1)
+                continue
+            if s == self.accept:
+                continue
+            kind, arg = self.toks[s]
+            if kind == LIT and ch == arg:
+                out.add(s + 1)
+            elif kind == ONE and ch != "/":
+                out.add(s + 1)
+            elif kind == STAR and ch != "/":
+                out.add(s)
+            elif kind == ANY:
+                out.add(s)
+            elif kind == DIRS:
+                out.add(self._inner(s))
+                if ch == "/":
+                    out.add(s + 1)
+            elif kind == SUB and ch == "/":
+                out.add(self._inner(s))
+        return self.closure(out)
+
+    def under(self, folder: str) -> tuple[bool, bool]:
+        """(matches some path under ``folder``, matches every path under it)."""
+        inside = folder + "/"
+        if not (inside.startswith(self._prefix) or self._prefix.startswith(inside)):
+            return False, False
+        states = self._start
+        for ch in inside:
+            states = self.step(states, ch)
+            if not states:
+                return False, False
+        if states not in self._below:
+            self._below[states] = self._paths_below(states)
+        return self._below[states]
+
+    def _paths_below(self, states: frozenset[int]) -> tuple[bool, bool]:
+        # paths below the folder: one or more non-empty segments; walk them together with the
+        # automaton (state: automaton states, inside a segment?), letters being the pattern's own
+        # characters and one stand-in for every other character
+        some, every = False, True
+        start = (states, False)
+        seen, todo = {start}, [start]
+        while todo:
+            states, inside = todo.pop()
+            if inside:
+                if self.accept in states:
+                    some = True
+                else:
+                    every = False
+            for ch in self.letters:
+                if ch == "/" and not inside:
+                    continue  # no empty segments
+                nxt = (self.step(states, ch), ch != "/")
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return some, every
+
+
+# --- lines ----------------------------------------------------------------------------------
+
+
+def _odd_character(line: str) -> Optional[str]:
+    for ch in line:
+        if ch in " \t":
+            continue
+        if ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
+            return f"U+{ord(ch):04X} ({unicodedata.name(ch, 'control character')})"
+    return None
+
+
+def _problem(pattern: str, owners: Sequence[str], line: str) -> Optional[str]:
+    """Why GitHub skips (or might misread) this line, or None when it honours it."""
+    odd = _odd_character(_COMMENT.split(line, 1)[0])
+    if odd is not None:
+        return f"it contains {odd}; GitHub separates only with spaces and tabs, so it may read this line differently"
+    if pattern.startswith("!"):
+        return "`!` negation does not work in CODEOWNERS"
+    if "[" in pattern or "]" in pattern:
+        return "`[ ]` character ranges do not work in CODEOWNERS"
+    if "\\" in pattern:
+        return "`\\` escapes do not work in CODEOWNERS"
+    if any(segment == "" for segment in _split(pattern)[2]):
+        return "the pattern has an empty path segment (`//`, or no path at all)"
+    for owner in owners:
+        if not _OWNER.match(owner):
+            return f"'{owner}' is not a @user, @org/team or e-mail address, so GitHub skips the whole line"
+    return None
+
+
+def parse(text: str) -> Parsed:
+    """The lines GitHub honours, the lines it skips (with why), and where the managed block is."""
+    entries: list[Entry] = []
+    skipped: list[Skipped] = []
+    begins: list[int] = []
+    ends: list[int] = []
+    for number, raw in enumerate(text.split("\n"), start=1):  # GitHub counts "\n" lines
+        line = raw[:-1] if raw.endswith("\r") else raw
+        if line == BEGIN:
+            begins.append(number)
+        elif line == END:
+            ends.append(number)
+        stripped = line.strip(" \t")
+        if not stripped or stripped.startswith("#"):
+            continue
+        parts = _SEPARATORS.split(stripped)
+        comment = next((i for i, part in enumerate(parts) if i > 0 and part.startswith("#")), len(parts))
+        pattern, owners = parts[0], tuple(parts[1:comment])
+        problem = _problem(pattern, owners, stripped)
+        if problem is None:
+            entries.append(Entry(number, pattern, owners))
+        else:
+            skipped.append(Skipped(number, stripped, problem))
+    block = (begins[0], ends[0]) if len(begins) == 1 and len(ends) == 1 and begins[0] < ends[0] else None
+    return Parsed(entries, skipped, block)
+
+
+def load(tree: Tree, path: str) -> "Owners":
+    """Read and parse the CODEOWNERS file at ``path``; LoadError when GitHub would ignore it."""
+    too_large = LoadError(TOO_LARGE, f"{path} is {MAX_BYTES} bytes (3 MB) or more, and GitHub ignores a CODEOWNERS file "
+                                     f"that is not under 3 MB ({MAX_BYTES} bytes): no review would be required; "
+                                     "shrink it (folder patterns instead of one line per file)")
+    try:
+        raw = tree.read(path, MAX_BYTES)
+    except LoadError as err:
+        raise too_large if err.rule is TOO_LARGE else err
+    if len(raw) >= MAX_BYTES:
+        raise too_large
+    return Owners(parse(decode_utf8(raw)))
+
+
+# --- ownership ------------------------------------------------------------------------------
 
 
 class Owners:
-    """Answers last-match-wins ownership quickly, even with thousands of literal lines."""
+    """Last-match-wins ownership over the whole file, quick even with thousands of literal lines."""
 
-    def __init__(self, entries: list[Entry]) -> None:
-        self._literal: dict[str, int] = {}
-        self._literal_dir: dict[str, int] = {}
-        self._patterns: list[tuple[int, re.Pattern[str]]] = []
-        self._entries = entries
-        for index, entry in enumerate(entries):
+    def __init__(self, parsed: Union[Parsed, Iterable[Entry]]) -> None:
+        if not isinstance(parsed, Parsed):
+            parsed = Parsed(list(parsed))
+        self.entries = parsed.entries
+        self.skipped = parsed.skipped
+        self.block = parsed.block
+        self._literal: dict[str, int] = {}  # "/a/b": the path a/b and everything inside it
+        self._literal_dir: dict[str, int] = {}  # "/a/b/": everything inside a/b
+        self._patterns: list[tuple[int, re.Pattern[str], _Automaton]] = []
+        self._block_only: Optional[Owners] = None
+        for index, entry in enumerate(self.entries):
             pattern = entry.pattern
-            anchored = pattern.startswith("/") or "/" in pattern.rstrip("/")
+            anchored = "/" in pattern.rstrip("/")
             if anchored and not any(c in pattern for c in "*?"):
-                key = pattern.strip("/")
                 table = self._literal_dir if pattern.endswith("/") else self._literal
-                table[key] = index
+                table[pattern.strip("/")] = index  # a later line with the same pattern replaces it
             else:
-                self._patterns.append((index, re.compile(_translate(pattern))))
+                automaton = _Automaton(tokens(pattern))
+                self._patterns.append((index, re.compile(_translate(pattern), re.DOTALL), automaton))
+        self._keys = sorted(set(self._literal) | set(self._literal_dir))
 
     def entry_for(self, path: str) -> Optional[Entry]:
+        """The line that decides who owns the file ``path`` (None: no line matches it)."""
         best = self._literal.get(path, -1)
         parts = path.split("/")
         for depth in range(1, len(parts)):
             prefix = "/".join(parts[:depth])
             best = max(best, self._literal.get(prefix, -1), self._literal_dir.get(prefix, -1))
-        for index, regex in reversed(self._patterns):
+        for index, regex, _ in reversed(self._patterns):
             if index <= best:
                 break
             if regex.match(path):
                 best = index
                 break
-        return self._entries[best] if best >= 0 else None
+        return self.entries[best] if best >= 0 else None
+
+    def folder_lines(self, folder: str) -> tuple[Optional[Entry], list[Entry]]:
+        """For every path under ``folder``: the last line matching all of them (None: no such
+        line), and the later lines matching only some of them, in file order. A path's owner is
+        the first line's unless one of the later lines matches it."""
+        folder = folder.strip("/")
+        parts = folder.split("/")
+        cover = -1
+        for depth in range(1, len(parts) + 1):
+            prefix = "/".join(parts[:depth])
+            cover = max(cover, self._literal.get(prefix, -1), self._literal_dir.get(prefix, -1))
+        partial: list[int] = []
+        for index, _, automaton in reversed(self._patterns):
+            if index <= cover:
+                break
+            some, every = automaton.under(folder)
+            if every:
+                cover = index
+                break
+            if some:
+                partial.append(index)
+        inside = folder + "/"
+        for key in self._keys[bisect_left(self._keys, inside):]:
+            if not key.startswith(inside):
+                break
+            partial += [t[key] for t in (self._literal, self._literal_dir) if key in t]
+        later = sorted(i for i in set(partial) if i > cover)
+        return (self.entries[cover] if cover >= 0 else None), [self.entries[i] for i in later]
+
+    def takers(self, target: str, owner: str) -> list[tuple[Optional[Entry], bool]]:
+        """The lines that keep ``target`` (a file, or a folder ending in "/") from ``owner``, each
+        with whether it takes only part of a folder; ``(None, False)`` when no line matches."""
+        if target.endswith("/"):
+            base, later = self.folder_lines(target)
+            out = [] if base is not None and _has(base, owner) else [(base, False)]
+            return out + [(entry, True) for entry in later if not _has(entry, owner)]
+        entry = self.entry_for(target)
+        return [] if entry is not None and _has(entry, owner) else [(entry, False)]
 
     def owns(self, path: str, owner: str) -> bool:
-        entry = self.entry_for(path)
-        return entry is not None and owner.lower() in {o.lower() for o in entry.owners}
+        return not self.takers(path, owner)
+
+    def after_block(self, entry: Entry) -> bool:
+        """Whether ``entry`` comes after an intact managed block (so it wins over the block)."""
+        return self.block is not None and entry.line > self.block[1]
+
+    def block_only(self) -> "Owners":
+        """Ownership as the managed block alone gives it."""
+        if self._block_only is None:
+            begin, end = self.block or (0, 0)
+            self._block_only = Owners([e for e in self.entries if begin < e.line < end])
+        return self._block_only
+
+
+def _has(entry: Entry, owner: str) -> bool:
+    return owner.lower() in {o.lower() for o in entry.owners}
+
+
+# --- the managed block ----------------------------------------------------------------------
 
 
 def managed_block(platform_owner: str, codeowners_path: str, contracts: Iterable[tuple[str, str]]) -> str:
+    """Platform areas and CODEOWNERS itself for the platform owner; each contract file and its
+    evidence folder for the contract's owner."""
     lines = [BEGIN]
     lines += [f"{path} {platform_owner}" for path in PLATFORM_PATTERNS + ("/" + codeowners_path,)]
-    lines += [f"/{path} {owner}" for path, owner in sorted(contracts)]
+    for path, owner in sorted(contracts):
+        lines += [f"/{path} {owner}", f"/{evidence_folder(task_stem(path))} {owner}"]
     lines.append(END)
     return "\n".join(lines) + "\n"
 
 
 def replace_block(text: str, block: str) -> str:
     """Put ``block`` in place of the managed block, or append it (last match wins: at the end)."""
-    lines = text.splitlines(keepends=True)
-    starts = [i for i, line in enumerate(lines) if line.rstrip("\n") == BEGIN]
-    ends = [i for i, line in enumerate(lines) if line.rstrip("\n") == END]
+    pieces = text.split("\n")  # the lines parse() numbers
+    lines = [piece + "\n" for piece in pieces[:-1]] + ([pieces[-1]] if pieces[-1] else [])
+    starts = [i for i, line in enumerate(lines) if line.rstrip("\r\n") == BEGIN]
+    ends = [i for i, line in enumerate(lines) if line.rstrip("\r\n") == END]
     if not starts and not ends:
         sep = "" if not text or text.endswith("\n") else "\n"
         return text + sep + ("\n" if text.strip() else "") + block

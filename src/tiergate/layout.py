@@ -21,10 +21,11 @@ DEFAULT_CODEOWNERS = "CODEOWNERS"
 GATE_FOLDERS = ("src/", ".github/")  # the gate's own code and workflows
 YAML_SUFFIXES = (".yaml", ".yml")
 RECORDS_SUFFIX = ".records.jsonl"
-# Paths that must belong to the platform owner in CODEOWNERS, as probes of each gate area.
-PLATFORM_PROBES = (CATALOG, ".github/workflows/policy-gate.yml", "src/tiergate/__init__.py")
-# The CODEOWNERS patterns that give those areas to the platform owner (the managed block writes them).
-PLATFORM_PATTERNS = ("/policy/tiers.yaml", "/.github/", "/src/")
+# The CODEOWNERS patterns that give the platform owner's areas to it (the managed block writes
+# them; a pattern ending in "/" is a whole folder, every path inside it must be the platform's) ...
+PLATFORM_PATTERNS = ("/policy/tiers.yaml", "/.github/", "/src/", f"/{SCHEMAS}/")
+# ... and, in the same order, one file inside each area, named in messages.
+PLATFORM_PROBES = (CATALOG, ".github/workflows/policy-gate.yml", "src/tiergate/__init__.py", f"{SCHEMAS}/contract.schema.json")
 
 
 def under(path: str, folder: str) -> bool:
@@ -72,3 +73,8 @@ def gate_area(path: str) -> str | None:
 
 def task_stem(path: str) -> str:
     return PurePosixPath(path).stem
+
+
+def evidence_folder(task: str) -> str:
+    """The folder a task's artifacts and records are written to, ending in "/": ``evals/<task>/``."""
+    return f"{EVALS}/{task}/"

@@ -13,11 +13,12 @@ from typing import Optional
 
 from pydantic import ValidationError
 
-from tiergate.codeowners import CodeownersError, Owners, parse
+from tiergate import codeowners
+from tiergate.codeowners import CodeownersError, Owners
 from tiergate.evidence.store import EvidenceStore
 from tiergate.findings import Finding, finding
 from tiergate.layout import CATALOG, CODEOWNERS_LOCATIONS, EVALS, TASKS, is_artifact, is_contract, is_stray, task_stem
-from tiergate.loading import MAX_YAML_BYTES, Document, LoadError, Tree, decode_utf8, parse_yaml
+from tiergate.loading import MAX_YAML_BYTES, Document, LoadError, Tree, parse_yaml
 from tiergate.models import Catalog, Contract
 from tiergate.schema_errors import schema_findings
 
@@ -91,12 +92,10 @@ def load_codeowners(policy: Policy) -> None:
     if path is None:
         return
     policy.codeowners = CodeownersFile(path)
-    try:
-        policy.codeowners.owners = Owners(parse(decode_utf8(policy.tree.read(path, MAX_YAML_BYTES))))
+    try:  # GitHub's own size limit (3 MB), not the YAML one; a line GitHub skips is in owners.skipped
+        policy.codeowners.owners = codeowners.load(policy.tree, path)
     except LoadError as err:
         policy.codeowners.unreadable = err
-    except CodeownersError as err:
-        policy.codeowners.invalid = err
 
 
 def contract_paths(tree: Tree) -> list[str]:

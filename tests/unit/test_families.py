@@ -109,8 +109,10 @@ def contract(task: str = "label", tier: str = "lite", *, ceiling: str | None = N
 
 
 def codeowners(owners: dict[str, str] | None = None, platform: str = "@acme/platform") -> str:
-    lines = [f"/policy/tiers.yaml {platform}", f"/.github/ {platform}", f"/src/ {platform}", f"/CODEOWNERS {platform}"]
-    lines += [f"/{path} {owner}" for path, owner in (owners or {TASK: "@acme/team"}).items()]
+    lines = [f"/policy/tiers.yaml {platform}", f"/.github/ {platform}", f"/src/ {platform}", f"/schemas/ {platform}", f"/CODEOWNERS {platform}"]
+    for path, owner in (owners or {TASK: "@acme/team"}).items():
+        # each contract file and its evidence folder go to the contract's owner
+        lines += [f"/{path} {owner}", f"/evals/{path.rsplit('/', 1)[-1].removesuffix('.yaml')}/ {owner}"]
     return "\n".join(lines) + "\n"
 
 
@@ -370,9 +372,9 @@ def test_ownership(files, expected):
 
 def test_ownership_message_names_the_owner_and_the_line():
     files = base({"CODEOWNERS": codeowners({TASK: "@acme/other"})})
-    [problem] = ownership.check(Context(load(files), NOW))
-    assert (problem.rule, problem.file) == (ownership.CONTRACT_OWNER, TASK)
-    assert "@acme/other (line 5)" in problem.message and "@acme/team" in problem.message
+    problems = list(ownership.check(Context(load(files), NOW)))
+    assert {(p.rule, p.file) for p in problems} == {(ownership.CONTRACT_OWNER, TASK)}  # the file and its evidence folder
+    assert any("line 6" in p.message and "to @acme/other" in p.message and "@acme/team" in p.message for p in problems)
 
 
 @pytest.mark.parametrize("family", [catalog, identity, feasibility, budget, proof, ownership])

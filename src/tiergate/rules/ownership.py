@@ -1,20 +1,30 @@
-"""Ownership rules: CODEOWNERS hands every contract to its owner and the gate to the platform."""
+"""Ownership rules: CODEOWNERS, as GitHub reads it, hands every contract and its evidence to the
+contract's owner and the gate to the platform owner.
+
+Ownership is computed with last-match-wins over the whole file, on the lines GitHub honours
+(``codeowners.parse``); every line GitHub skips is reported. A governed folder must be its
+owner's all through: a later line that takes only part of it (``/src/tiergate/rules/``,
+``/evals/<task>/2027*``) takes that part away.
+"""
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, Optional
 
-from tiergate.codeowners import Owners
+from tiergate.codeowners import Entry, Owners
 from tiergate.findings import Finding, Rule, finding
-from tiergate.layout import DEFAULT_CODEOWNERS, PLATFORM_PROBES
+from tiergate.layout import DEFAULT_CODEOWNERS, PLATFORM_PATTERNS, PLATFORM_PROBES, evidence_folder
 from tiergate.rules.context import Context
 
 CODEOWNERS_MISSING = Rule("TG701", "codeowners-missing", "error", "No CODEOWNERS file in .github/, the root or docs/.")
-CONTRACT_OWNER = Rule("TG702", "contract-owner", "error", "CODEOWNERS does not give a contract file to the contract's owner.")
+CONTRACT_OWNER = Rule("TG702", "contract-owner", "error",
+                      "CODEOWNERS does not give a contract file, or its evidence folder in evals/, to the contract's owner.")
 PLATFORM_OWNER = Rule("TG703", "platform-owner", "error",
-                      "CODEOWNERS does not give the catalog, the gate or CODEOWNERS itself to the platform owner.")
+                      "CODEOWNERS does not give the catalog, schemas/, the gate or CODEOWNERS itself to the platform owner.")
 CODEOWNERS_SYNTAX = Rule("TG704", "codeowners-syntax", "error", "A CODEOWNERS line uses syntax GitHub ignores or rejects.")
 RULES = (CODEOWNERS_MISSING, CONTRACT_OWNER, PLATFORM_OWNER, CODEOWNERS_SYNTAX)
+
+WRITE = "run `tiergate codeowners --write`"
 
 
 def check(ctx: Context) -> Iterator[Finding]:
@@ -22,7 +32,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     if catalog is None:
         return
     if file is None:
-        yield finding(CODEOWNERS_MISSING, DEFAULT_CODEOWNERS, 0, "no CODEOWNERS file; run `tiergate codeowners --write` to create one")
+        yield finding(CODEOWNERS_MISSING, DEFAULT_CODEOWNERS, 0, f"no CODEOWNERS file; {WRITE} to create one")
         return
     if file.unreadable is not None:
         yield finding(file.unreadable.rule, file.path, file.unreadable.line, file.unreadable.message)
@@ -32,17 +42,35 @@ def check(ctx: Context) -> Iterator[Finding]:
         return
     owners = file.owners
     assert owners is not None
+    for skipped in owners.skipped:
+        text = skipped.text if len(skipped.text) <= 80 else skipped.text[:77] + "..."
+        yield finding(CODEOWNERS_SYNTAX, file.path, skipped.line,
+                      f"GitHub skips line {skipped.line} `{text}`: {skipped.reason}; fix the line or remove it")
     platform = catalog.platform_owner
-    for probe in PLATFORM_PROBES + (file.path,):
-        if not owners.owns(probe, platform):
-            yield _mismatch(PLATFORM_OWNER, file.path, owners, probe, platform, file.path)
+    areas = [(p.lstrip("/"), probe) for p, probe in zip(PLATFORM_PATTERNS, PLATFORM_PROBES)] + [(file.path, file.path)]
+    for area, probe in areas:
+        for entry, partial in owners.takers(area, platform):
+            named = f"{area} (such as {probe})" if area.endswith("/") and not partial else area
+            message = _message(file.path, owners, area, named, platform, entry, partial)
+            yield finding(PLATFORM_OWNER, file.path, entry.line if entry else 0, message)
     for contract, doc in ctx.policy.valid_contracts():
-        if not owners.owns(doc.path, contract.owner):
-            yield _mismatch(CONTRACT_OWNER, file.path, owners, doc.path, contract.owner, doc.path, doc.line("owner"))
+        at = doc.line("owner")
+        folder = evidence_folder(contract.task)
+        for target, named in ((doc.path, doc.path), (folder, f"the evidence folder {folder}")):
+            for entry, partial in owners.takers(target, contract.owner):
+                yield finding(CONTRACT_OWNER, doc.path, at, _message(file.path, owners, target, named, contract.owner, entry, partial))
 
 
-def _mismatch(rule: Rule, path: str, owners: Owners, target: str, expected: str, where: str, line: int = -1) -> Finding:
-    entry = owners.entry_for(target)
-    actual = f"gives it to {' '.join(entry.owners) or 'nobody'} (line {entry.line})" if entry else "does not match it"
-    at = line if line >= 0 else (entry.line if entry else 0)
-    return finding(rule, where, at, f"{path} {actual}, but {target} belongs to {expected}; run `tiergate codeowners --write`")
+def _message(path: str, owners: Owners, target: str, named: str, owner: str, entry: Optional[Entry], partial: bool) -> str:
+    """What takes ``target`` from ``owner``, and the fix that works where that line is."""
+    if entry is None:
+        return f"{path} does not match {named}, but it belongs to {owner}; {WRITE}"
+    what = f"part of {named}" if partial else named
+    who = " ".join(entry.owners) or "nobody"
+    if owners.after_block(entry):
+        fix = "remove it or move it above the block"
+        if owners.block_only().takers(target, owner):
+            fix += f", then {WRITE}"
+        return (f"{path} line {entry.line} (outside the tiergate managed block) gives {what} to {who} after the block "
+                f"(`{entry.pattern}`), but it belongs to {owner}; {fix}")
+    return f"{path} line {entry.line} (`{entry.pattern}`) gives {what} to {who}, but it belongs to {owner}; {WRITE}"
