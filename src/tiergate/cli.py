@@ -205,30 +205,15 @@ def _usable_policy(root: Path) -> Policy:
 @repo_option
 def codeowners_cmd(write: bool, repo: str) -> int:
     """Print (or --write) the CODEOWNERS block that gives each contract to its owner."""
-    from tiergate import codeowners
-    from tiergate.writes import atomic_write, writable
+    from tiergate import engine
 
     root = _repo_root(repo)
     policy = _usable_policy(root)
-    assert policy.catalog is not None
-    target = codeowners.target(root)
-    owned = [(doc.path, contract.owner) for contract, doc in policy.valid_contracts()]
     if not write:
-        click.echo(codeowners.managed_block(policy.catalog.platform_owner, target, owned), nl=False)
+        click.echo(engine.codeowners_block(root, policy)[1], nl=False)
         return EXIT_OK
-    writable(root / target, inside=root)  # before reading it: a symlinked CODEOWNERS is neither read nor written
-    try:
-        old = (root / target).read_text(encoding="utf-8") if (root / target).exists() else ""
-    except (OSError, UnicodeDecodeError) as err:
-        reason = err.strerror if isinstance(err, OSError) else "it is not UTF-8"
-        raise TierGateError(f"cannot read {target}: {reason}; fix or remove it and run again") from None
-    try:
-        new = codeowners.updated(old, policy.catalog.platform_owner, target, owned)
-    except codeowners.CodeownersError as err:
-        raise TierGateError(f"{target}:{err.line}: {err}") from None
-    if new != old:
-        atomic_write(root / target, new, inside=root)
-    click.echo(f"{target} is up to date" if new == old else f"updated {target}")
+    target, changed = engine.write_codeowners(root, policy)
+    click.echo(f"updated {target}" if changed else f"{target} is up to date")
     return EXIT_OK
 
 

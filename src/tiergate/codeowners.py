@@ -27,9 +27,9 @@ import unicodedata
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Optional, Sequence, Union
+from typing import Callable, Iterable, Iterator, Optional, Sequence, Union
 
-from tiergate.layout import CODEOWNERS_LOCATIONS, DEFAULT_CODEOWNERS, PLATFORM_PATTERNS, evidence_folder, task_stem
+from tiergate.layout import CODEOWNERS_LOCATIONS, DATASETS, DEFAULT_CODEOWNERS, PLATFORM_PATTERNS, evidence_folder, task_stem
 from tiergate.loading import TOO_LARGE, LoadError, Tree, decode_utf8
 from tiergate.models import OWNER_PATTERN
 
@@ -414,15 +414,29 @@ def _has(entry: Entry, owner: str) -> bool:
 # --- the managed block ----------------------------------------------------------------------
 
 
-def managed_block(platform_owner: str, codeowners_path: str, contracts: Iterable[tuple[str, str]]) -> str:
-    """Platform areas and CODEOWNERS itself for the platform owner; each contract file and its
-    evidence folder for the contract's owner."""
+def managed_block(platform_owner: str, codeowners_path: str, contracts: Iterable[tuple[str, str]],
+                  sets: Iterable[tuple[str, str]] = (), present: Callable[[str], bool] = lambda path: True) -> str:
+    """The block tiergate maintains: the platform areas that exist, CODEOWNERS itself and
+    ``evals/datasets/`` for the platform owner; each contract file and its evidence folder for
+    the contract's owner; an eval set used only by one owner's contracts (``sets``) for that owner."""
     lines = [BEGIN]
-    lines += [f"{path} {platform_owner}" for path in PLATFORM_PATTERNS + ("/" + codeowners_path,)]
+    lines += [f"{path} {platform_owner}" for path in PLATFORM_PATTERNS if present(path.strip("/"))]
+    lines.append(f"/{codeowners_path} {platform_owner}")
+    if present(DATASETS) or sets:
+        lines.append(f"/{DATASETS}/ {platform_owner}")
+    lines += [f"/{path} {owner}" for path, owner in sorted(sets)]
     for path, owner in sorted(contracts):
         lines += [f"/{path} {owner}", f"/{evidence_folder(task_stem(path))} {owner}"]
     lines.append(END)
     return "\n".join(lines) + "\n"
+
+
+def set_owners(uses: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(eval set, owner) for each in-repo set whose contracts all have one owner; shared sets stay the platform's."""
+    owners: dict[str, set[str]] = {}
+    for path, owner in uses:
+        owners.setdefault(path, set()).add(owner)
+    return sorted((path, next(iter(who))) for path, who in owners.items() if len(who) == 1)
 
 
 def replace_block(text: str, block: str) -> str:
@@ -444,6 +458,6 @@ def target(root: Path) -> str:
     return next((p for p in CODEOWNERS_LOCATIONS if (root / p).exists()), DEFAULT_CODEOWNERS)
 
 
-def updated(old: str, platform_owner: str, path: str, contracts: Iterable[tuple[str, str]]) -> str:
-    """``old`` with its managed block regenerated; CodeownersError when the markers are broken."""
-    return replace_block(old, managed_block(platform_owner, path, contracts))
+def updated(old: str, block: str) -> str:
+    """``old`` with its managed block replaced by ``block``; CodeownersError when the markers are broken."""
+    return replace_block(old, block)

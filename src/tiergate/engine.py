@@ -20,7 +20,7 @@ from tiergate.evidence.record import link_evidence, read_input, verdict_of, writ
 from tiergate.findings import Finding, Result, TierChange
 from tiergate.layout import CATALOG, EVALS, RECORDS_SUFFIX, contract_path, is_artifact, is_codeowners, is_contract, is_stray, under
 from tiergate.loading import MAX_YAML_BYTES, Document, LoadError, Tree, WorkTree
-from tiergate.models import Contract
+from tiergate.models import Contract, is_external
 from tiergate.policy import Policy, artifact_paths, contract_paths, load_contract, load_policy
 from tiergate.rules import AT_REST, ON_CHANGE, budget
 from tiergate.rules.context import Change, Context, Pair
@@ -201,3 +201,37 @@ def _load_failure(policy: Policy, task: str) -> str:
         return f"task '{task}' is not a valid task id (lowercase letters, digits and dashes)"
     first = policy.findings[0]
     return f"{first.file}:{first.line}: {first.message} ({len(policy.findings)} problem(s); run `tiergate validate`)"
+
+
+def codeowners_block(root: Path, policy: Policy) -> tuple[str, str]:
+    """``tiergate codeowners``: the CODEOWNERS file GitHub reads here (or where to create it) and its managed block."""
+    from tiergate import codeowners
+
+    assert policy.catalog is not None
+    target = codeowners.target(root)
+    valid = policy.valid_contracts()
+    owned = [(doc.path, contract.owner) for contract, doc in valid]
+    sets = codeowners.set_owners((c.slo.eval_set, c.owner) for c, _ in valid if not is_external(c.slo.eval_set)
+                                 and policy.tree.exists(c.slo.eval_set))
+    return target, codeowners.managed_block(policy.catalog.platform_owner, target, owned, sets, present=policy.tree.exists)
+
+
+def write_codeowners(root: Path, policy: Policy) -> tuple[str, bool]:
+    """``tiergate codeowners --write``: regenerate the managed block in place; (the file, whether it changed)."""
+    from tiergate import codeowners
+    from tiergate.writes import atomic_write, writable
+
+    target, block = codeowners_block(root, policy)
+    writable(root / target, inside=root)  # before reading it: a symlinked CODEOWNERS is neither read nor written
+    try:
+        old = (root / target).read_text(encoding="utf-8") if (root / target).exists() else ""
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) else "it is not UTF-8"
+        raise TierGateError(f"cannot read {target}: {reason}; fix or remove it and run again") from None
+    try:
+        new = codeowners.updated(old, block)
+    except codeowners.CodeownersError as err:
+        raise TierGateError(f"{target}:{err.line}: {err}") from None
+    if new != old:
+        atomic_write(root / target, new, inside=root)
+    return target, new != old

@@ -18,7 +18,7 @@ DATASETS = "evals/datasets"
 SCHEMAS = "schemas"
 CODEOWNERS_LOCATIONS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")  # the order GitHub looks in
 DEFAULT_CODEOWNERS = "CODEOWNERS"
-GATE_FOLDERS = ("src/", ".github/")  # the gate's own code and workflows
+GATE_FOLDERS = ("src/", ".github/", f"{SCHEMAS}/")  # the gate's own code, workflows and the schemas editors trust
 YAML_SUFFIXES = (".yaml", ".yml")
 RECORDS_SUFFIX = ".records.jsonl"
 # The CODEOWNERS patterns that give the platform owner's areas to it (the managed block writes

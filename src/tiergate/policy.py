@@ -17,7 +17,7 @@ from tiergate import codeowners
 from tiergate.codeowners import CodeownersError, Owners
 from tiergate.evidence.store import EvidenceStore
 from tiergate.findings import Finding, finding
-from tiergate.layout import CATALOG, CODEOWNERS_LOCATIONS, EVALS, TASKS, is_artifact, is_contract, is_stray, task_stem
+from tiergate.layout import CATALOG, CODEOWNERS_LOCATIONS, EVALS, PLATFORM_PATTERNS, TASKS, is_artifact, is_contract, is_stray, task_stem
 from tiergate.loading import MAX_YAML_BYTES, Document, LoadError, Tree, parse_yaml
 from tiergate.models import Catalog, Contract
 from tiergate.schema_errors import schema_findings
@@ -43,6 +43,7 @@ class CodeownersFile:
     owners: Optional[Owners] = None
     unreadable: Optional[LoadError] = None
     invalid: Optional[CodeownersError] = None
+    absent_areas: frozenset[str] = frozenset()  # platform areas (src/, .github/, ...) this repository does not have
 
 
 @dataclass
@@ -91,7 +92,9 @@ def load_codeowners(policy: Policy) -> None:
     path = next((p for p in CODEOWNERS_LOCATIONS if policy.tree.exists(p)), None)
     if path is None:
         return
-    policy.codeowners = CodeownersFile(path)
+    areas = [p.strip("/") for p in PLATFORM_PATTERNS]
+    absent = frozenset(a for a in areas if not policy.tree.exists(a) and not policy.tree.files(a))  # files(): folders in git trees
+    policy.codeowners = CodeownersFile(path, absent_areas=absent)
     try:  # GitHub's own size limit (3 MB), not the YAML one; a line GitHub skips is in owners.skipped
         policy.codeowners.owners = codeowners.load(policy.tree, path)
     except LoadError as err:

@@ -289,3 +289,17 @@ def test_real_upgrade_with_real_failing_evidence_passes(gitrepo, capsys, tmp_pat
 
 def test_contract_review_stays_valid(repo, validate):
     assert validate().code == 0 and repo.read(CR)
+
+
+# --- 8. an eval set decides every score: it cannot be handed away --------------------------------
+
+
+def test_eval_set_given_away_after_the_block(repo, validate):
+    repo.write("CODEOWNERS", repo.read("CODEOWNERS") + "/evals/datasets/intent-classification.jsonl @acme/mallory\n")
+    found = findings(validate(), "TG705")
+    assert [f["file"] for f in found] == [INTENT] and "outside the tiergate managed block" in found[0]["message"]
+
+
+def test_eval_set_shared_with_an_extra_reviewer_passes(repo, validate):
+    repo.write("CODEOWNERS", repo.read("CODEOWNERS") + "/evals/datasets/intent-classification.jsonl @acme/support-ml @acme/qa\n")
+    assert validate().code == 0

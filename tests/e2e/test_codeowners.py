@@ -62,7 +62,7 @@ def rules(run):
 def test_contract_owner_must_own_the_file(repo, validate):
     repo.replace(INTENT, 'owner: "@acme/support-ml"', 'owner: "@acme/growth"')
     run = validate()
-    assert rules(run) == {("TG702", INTENT)}
+    assert rules(run) == {("TG702", INTENT), ("TG705", INTENT)}  # its file and evidence folder, and its eval set
     assert "@acme/support-ml" in json.loads(run.out)["findings"][0]["message"]
 
 
@@ -73,6 +73,7 @@ def test_catch_all_after_the_block_takes_everything(repo, validate):
 
 
 def test_platform_paths(repo, validate):
+    repo.write("src/tiergate/__init__.py", "\n")  # the gate's code lives here, so src/ must be the platform's
     repo.replace("CODEOWNERS", "/src/ @acme/ml-platform\n", "")
     f = json.loads(validate().out)["findings"]
     assert [(x["rule"], x["file"]) for x in f] == [("TG703", "CODEOWNERS")]

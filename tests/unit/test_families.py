@@ -109,7 +109,8 @@ def contract(task: str = "label", tier: str = "lite", *, ceiling: str | None = N
 
 
 def codeowners(owners: dict[str, str] | None = None, platform: str = "@acme/platform") -> str:
-    lines = [f"/policy/tiers.yaml {platform}", f"/.github/ {platform}", f"/src/ {platform}", f"/schemas/ {platform}", f"/CODEOWNERS {platform}"]
+    lines = [f"/policy/tiers.yaml {platform}", f"/.github/ {platform}", f"/src/ {platform}", f"/schemas/ {platform}", f"/CODEOWNERS {platform}",
+             f"/evals/datasets/ {platform}"]
     for path, owner in (owners or {TASK: "@acme/team"}).items():
         # each contract file and its evidence folder go to the contract's owner
         lines += [f"/{path} {owner}", f"/evals/{path.rsplit('/', 1)[-1].removesuffix('.yaml')}/ {owner}"]
@@ -357,11 +358,12 @@ def test_proof_points_at_the_link():
         (base({"CODEOWNERS": None}), {"TG701"}),
         (base({"CODEOWNERS": codeowners({TASK: "@acme/other"})}), {"TG702"}),
         (base({"CODEOWNERS": codeowners() + "*.yaml @acme/other\n"}), {"TG702", "TG703"}),  # last match wins
-        (base({"CODEOWNERS": codeowners(platform="@acme/someone")}), {"TG703"}),
-        (base({"CODEOWNERS": codeowners().replace("/src/ @acme/platform\n", "")}), {"TG703"}),
+        (base({"CODEOWNERS": codeowners(platform="@acme/someone")}), {"TG703", "TG705"}),  # the eval set too
+        # src/ exists here (the gate's code), so it must be the platform's
+        (base({"CODEOWNERS": codeowners().replace("/src/ @acme/platform\n", ""), "src/tiergate/__init__.py": "\n"}), {"TG703"}),
         (base({"CODEOWNERS": codeowners() + "!secret @x\n"}), {"TG704"}),
         (base({"CODEOWNERS": None, ".github/CODEOWNERS": codeowners()}), set()),
-        (base({".github/CODEOWNERS": "* @acme/nobody\n"}), {"TG702", "TG703"}),  # .github/ wins over the root
+        (base({".github/CODEOWNERS": "* @acme/nobody\n"}), {"TG702", "TG703", "TG705"}),  # .github/ wins over the root
     ],
     ids=["clean", "missing", "contract-to-other", "catch-all-after", "platform-to-other", "src-unowned", "syntax",
          "github-folder", "github-folder-first"],
@@ -374,7 +376,7 @@ def test_ownership_message_names_the_owner_and_the_line():
     files = base({"CODEOWNERS": codeowners({TASK: "@acme/other"})})
     problems = list(ownership.check(Context(load(files), NOW)))
     assert {(p.rule, p.file) for p in problems} == {(ownership.CONTRACT_OWNER, TASK)}  # the file and its evidence folder
-    assert any("line 6" in p.message and "to @acme/other" in p.message and "@acme/team" in p.message for p in problems)
+    assert any("line 7" in p.message and "to @acme/other" in p.message and "@acme/team" in p.message for p in problems)
 
 
 @pytest.mark.parametrize("family", [catalog, identity, feasibility, budget, proof, ownership])

@@ -29,7 +29,7 @@ EVIDENCE_REWRITTEN = Rule("TG806", "evidence-rewritten", "error",
 CATALOG_CHANGE = Rule("TG807", "catalog-change", "warning",
                       "A model moved to a lower tier, a price band rose, or a tier was removed; lists the affected tasks.")
 GATE_CHANGE = Rule("TG808", "gate-change", "warning",
-                   "The change touches src/, .github/, CODEOWNERS or the catalog: the platform owner must review.")
+                   "The change touches src/, .github/, schemas/, CODEOWNERS or the catalog: the platform owner must review.")
 CONTRACT_DELETED = Rule("TG809", "contract-deleted", "warning",
                         "A contract file was deleted or renamed away: its task loses its contract; its owner must approve.")
 OWNER_CHANGED = Rule("TG810", "owner-changed", "warning",

@@ -12,8 +12,10 @@ from __future__ import annotations
 from typing import Iterator, Optional
 
 from tiergate.codeowners import Entry, Owners
+from tiergate.loading import Document
+from tiergate.models import Contract, is_external
 from tiergate.findings import Finding, Rule, finding
-from tiergate.layout import DEFAULT_CODEOWNERS, PLATFORM_PATTERNS, PLATFORM_PROBES, evidence_folder
+from tiergate.layout import DATASETS, DEFAULT_CODEOWNERS, PLATFORM_PATTERNS, PLATFORM_PROBES, evidence_folder, under
 from tiergate.rules.context import Context
 
 CODEOWNERS_MISSING = Rule("TG701", "codeowners-missing", "error", "No CODEOWNERS file in .github/, the root or docs/.")
@@ -22,7 +24,9 @@ CONTRACT_OWNER = Rule("TG702", "contract-owner", "error",
 PLATFORM_OWNER = Rule("TG703", "platform-owner", "error",
                       "CODEOWNERS does not give the catalog, schemas/, the gate or CODEOWNERS itself to the platform owner.")
 CODEOWNERS_SYNTAX = Rule("TG704", "codeowners-syntax", "error", "A CODEOWNERS line uses syntax GitHub ignores or rejects.")
-RULES = (CODEOWNERS_MISSING, CONTRACT_OWNER, PLATFORM_OWNER, CODEOWNERS_SYNTAX)
+EVAL_SET_OWNER = Rule("TG705", "eval-set-owner", "error",
+                      "CODEOWNERS gives a contract's in-repo eval set to someone other than the contract's owner or the platform owner.")
+RULES = (CODEOWNERS_MISSING, CONTRACT_OWNER, PLATFORM_OWNER, CODEOWNERS_SYNTAX, EVAL_SET_OWNER)
 
 WRITE = "run `tiergate codeowners --write`"
 
@@ -47,7 +51,8 @@ def check(ctx: Context) -> Iterator[Finding]:
         yield finding(CODEOWNERS_SYNTAX, file.path, skipped.line,
                       f"GitHub skips line {skipped.line} `{text}`: {skipped.reason}; fix the line or remove it")
     platform = catalog.platform_owner
-    areas = [(p.lstrip("/"), probe) for p, probe in zip(PLATFORM_PATTERNS, PLATFORM_PROBES)] + [(file.path, file.path)]
+    areas = [(p.lstrip("/"), probe) for p, probe in zip(PLATFORM_PATTERNS, PLATFORM_PROBES)
+             if p.strip("/") not in file.absent_areas] + [(file.path, file.path)]
     for area, probe in areas:
         for entry, partial in owners.takers(area, platform):
             named = f"{area} (such as {probe})" if area.endswith("/") and not partial else area
@@ -59,6 +64,20 @@ def check(ctx: Context) -> Iterator[Finding]:
         for target, named in ((doc.path, doc.path), (folder, f"the evidence folder {folder}")):
             for entry, partial in owners.takers(target, contract.owner):
                 yield finding(CONTRACT_OWNER, doc.path, at, _message(file.path, owners, target, named, contract.owner, entry, partial))
+        yield from _eval_set(file.path, owners, contract, doc, platform)
+
+
+def _eval_set(path: str, owners: Owners, contract: Contract, doc: Document, platform: str) -> Iterator[Finding]:
+    """An in-repo eval set decides what every run scores: it belongs to the contract's owner or the platform."""
+    target = contract.slo.eval_set
+    if is_external(target) or not under(target, DATASETS):
+        return
+    mine, theirs = owners.takers(target, contract.owner), owners.takers(target, platform)
+    if mine and theirs:
+        entry, partial = mine[0]
+        yield finding(EVAL_SET_OWNER, doc.path, doc.line("slo", "eval_set"),
+                      _message(path, owners, target, f"the eval set {target}", contract.owner, entry, partial)
+                      + ("" if contract.owner == platform else f" (or to the platform owner {platform})"))
 
 
 def _message(path: str, owners: Owners, target: str, named: str, owner: str, entry: Optional[Entry], partial: bool) -> str:
