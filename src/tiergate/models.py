@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Annotated, Literal, Optional
+import re
+from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError,
+                      ValidationInfo, ValidatorFunctionWrapHandler, WrapValidator, field_validator, model_validator)
+from pydantic_core import PydanticCustomError
 
 from tiergate.metrics import METRICS, RUBRIC_MAX, MetricName
 
 Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", description="lowercase letters, digits and dashes")]
 OWNER_PATTERN = r"^(@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:/[A-Za-z0-9._-]+)?|[^@\s]+@[^@\s]+\.[^@\s]+)$"
 Owner = Annotated[str, Field(pattern=OWNER_PATTERN, description="GitHub @user, @org/team, or an e-mail address")]
-ModelId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][\w.-]*/[\w.:@/-]+$", description="LiteLLM-style provider/model id")]
+MODEL_ID = r"^[A-Za-z0-9][\w.-]*/[\w.:@/-]+$"
+ModelId = Annotated[str, Field(pattern=MODEL_ID, description="LiteLLM-style provider/model id")]
 MAX_TOKENS = 1_000_000_000  # no model reads or writes more in one call; larger is a typo or an attack
 MAX_SAMPLES = 10_000_000
 PerMillion = Annotated[float, Field(ge=0, le=10_000, description="USD per million tokens")]
@@ -55,12 +59,144 @@ class PriceBand(Strict):
     max_output_per_mtok: PerMillion
 
 
+# --- deployment settings (a catalog model's litellm_params and model_info) ----------------
+
+ENV_PREFIX = "os.environ/"  # LiteLLM reads the named environment variable where the router runs
+ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+SECRET_WORDS = ("key", "secret", "token", "password", "credential")  # a key naming any of these holds a secret
+MAX_SETTINGS = 64
+MAX_SETTING_CHARS = 4096
+MAX_SETTING_INT = 2**53  # exact in every JSON reader
+_SETTING_KINDS = "a string, a finite number, a boolean or a list of strings"
+
+
+def is_env_ref(value: object) -> bool:
+    """``os.environ/NAME``: the one way a secret may appear in the catalog (the name is checked on load)."""
+    return isinstance(value, str) and value.startswith(ENV_PREFIX)
+
+
+def secret_looking(key: str) -> bool:
+    """api_key, aws_secret_access_key, aws_access_key_id, azure_ad_token, vertex_credentials, ..."""
+    lowered = key.lower()
+    return any(word in lowered for word in SECRET_WORDS)
+
+
+def env_name(model_id: str, suffix: str = "API_KEY") -> str:
+    """The conventional variable for a provider: OPENAI_API_KEY for openai/..., AZURE_AI_API_KEY for azure_ai/..."""
+    provider = model_id.split("/", 1)[0]
+    return f"{re.sub(r'[^A-Z0-9]', '_', provider.upper())}_{suffix}"
+
+
+def _setting_value(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """One clear message instead of one per union member; and no NaN, no nesting, no malformed reference."""
+    if isinstance(value, dict):
+        raise PydanticCustomError("setting_value", f"a nested mapping is not a deployment setting: use {_SETTING_KINDS}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise PydanticCustomError("setting_value", "NaN and infinity are not deployment settings: use a finite number")
+    if isinstance(value, list) and not all(isinstance(item, str) for item in value):
+        raise PydanticCustomError("setting_value", "a list setting holds strings only")
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_SETTING_INT:
+        raise PydanticCustomError("setting_value", "an integer setting must lie within ±2**53")
+    if isinstance(value, list) and len(value) > MAX_SETTINGS:
+        raise PydanticCustomError("setting_value", f"a list setting holds at most {MAX_SETTINGS} strings")
+    if any(isinstance(text, str) and len(text) > MAX_SETTING_CHARS for text in (value if isinstance(value, list) else [value])):
+        raise PydanticCustomError("setting_value", f"a setting string is at most {MAX_SETTING_CHARS} characters")
+    try:
+        out = handler(value)
+    except ValidationError:
+        raise PydanticCustomError("setting_value", f"use {_SETTING_KINDS}") from None
+    for text in out if isinstance(out, list) else [out]:
+        if is_env_ref(text) and not ENV_NAME.fullmatch(text[len(ENV_PREFIX):]):
+            # never echo the text: a malformed reference is often the secret pasted after the prefix
+            raise PydanticCustomError("setting_value", "an os.environ/NAME reference needs NAME made of A-Z, 0-9 and _, not starting "
+                                                       "with a digit (e.g. os.environ/OPENAI_API_KEY)")
+    return out
+
+
+SettingText = Annotated[StrictStr, Field(max_length=MAX_SETTING_CHARS)]
+SettingValue = Annotated[
+    Union[StrictBool, Annotated[StrictInt, Field(ge=-MAX_SETTING_INT, le=MAX_SETTING_INT)],
+          Annotated[float, Field(strict=True, allow_inf_nan=False)], SettingText,
+          Annotated[list[SettingText], Field(max_length=MAX_SETTINGS)]],
+    WrapValidator(_setting_value),
+]
+SETTING_KEY = r"^[a-z][a-z0-9_]{0,63}$"
+_PRICED = re.compile(r"cost|pricing|uplift|^ptu_|^base_model$")  # anything LiteLLM would charge or size by
+
+
+def _common_reason(key: str) -> Optional[str]:
+    if _PRICED.search(key):
+        return ("would change what LiteLLM charges or how it sizes the model: prices come only from the catalog's "
+                "input_per_mtok/output_per_mtok (checked against the band by TG202); remove it")
+    if key in ("max_tokens", "max_completion_tokens"):
+        return "is set by tiergate: the contract's routing.max_output_tokens (or the fallback's min_completion_tokens); remove it"
+    if key == "max_input_tokens":
+        return "is set by tiergate: the tier's context guard; remove it"
+    if key.startswith("mock_"):
+        return "answers without calling the model; it never belongs in a policy; remove it"
+    return None
+
+
+def _param_key(key: str) -> str:
+    reason = _common_reason(key)
+    if reason is None and key == "order":
+        reason = "is set by tiergate: the catalog's model order; reorder the tier's models instead"
+    if reason is None and "fallbacks" in key:
+        reason = "would route past the task's ceiling: tiergate writes the fallbacks in router_settings; remove it"
+    if reason is None and key == "model_info":
+        reason = "is not a litellm_params setting: put the extras in the model's model_info"
+    if reason:
+        raise ValueError(f"litellm_params.{key} {reason}")
+    return key
+
+
+def _info_key(key: str) -> str:
+    reason = _common_reason(key)
+    if reason is None and key == "id":
+        reason = "is set by tiergate: <task>.<tier>.<model>; remove it"
+    if reason is None and key == "max_output_tokens":
+        reason = "is set by tiergate from the model's max_output_tokens; remove it"
+    if reason is None and key.startswith("tiergate_"):
+        reason = "uses the tiergate_ prefix, which is tiergate's own; rename it"
+    if reason:
+        raise ValueError(f"model_info.{key} {reason}")
+    return key
+
+
+ParamKey = Annotated[str, Field(pattern=SETTING_KEY), AfterValidator(_param_key)]
+InfoKey = Annotated[str, Field(pattern=SETTING_KEY), AfterValidator(_info_key)]
+
+
 class ModelEntry(Strict):
-    id: ModelId
+    id: ModelId = Field(description="the model's identity in the policy (evidence, deployment ids); "
+                                    "the router calls it unless litellm_params.model says otherwise")
     input_per_mtok: PerMillion
     output_per_mtok: PerMillion
     context_window: Tokens
     max_output_tokens: Tokens
+    litellm_params: dict[ParamKey, SettingValue] = Field(
+        default_factory=dict, max_length=MAX_SETTINGS, json_schema_extra={"additionalProperties": False},
+        description="deployment settings passed into each LiteLLM deployment of this model (api_base, api_version, aws_region_name, "
+                    "rpm, tpm, timeout, stream_timeout, max_retries, tags, ...); secrets only as os.environ/NAME references (TG205); "
+                    "model: the provider id the router calls instead of id")
+    model_info: dict[InfoKey, SettingValue] = Field(
+        default_factory=dict, max_length=MAX_SETTINGS, json_schema_extra={"additionalProperties": False},
+        description="extras merged into each deployment's model_info; tiergate's own keys (id, prices, token limits, "
+                    "tiergate_*) are refused")
+
+    @field_validator("litellm_params")
+    @classmethod
+    def _provider_model(cls, value: dict[str, Any]) -> dict[str, Any]:
+        model = value.get("model")
+        if model is not None and not (isinstance(model, str) and re.match(MODEL_ID, model)):
+            raise ValueError("litellm_params.model must be a LiteLLM provider/model id, e.g. openai/my-deployment or azure/prod-gpt-4o")
+        return value
+
+    @property
+    def provider_model(self) -> str:
+        """What the router calls: litellm_params.model when set, else the catalog id."""
+        model = self.litellm_params.get("model")
+        return model if isinstance(model, str) else self.id
 
 
 class Tier(Strict):

@@ -13,6 +13,10 @@ import yaml
 
 from conftest import PROJECT, AS_OF, cli
 from gitrepo import init
+from tiergate.errors import TierGateError
+from tiergate.export import compile_table
+from tiergate.loading import WorkTree
+from tiergate.policy import load_policy
 from tiergate.routing import ContextTooLarge, RoutingError, RoutingTable
 
 INTENT = "policy/tasks/intent-classification.yaml"
@@ -68,6 +72,7 @@ def test_json_carries_what_a_router_needs(repo, capsys):
 def test_fallback_is_the_cheapest_model_of_the_lowest_tier(repo, capsys):
     fallback = table(capsys, repo)["fallback"]
     assert fallback["tier"] == "lite" and fallback["model"]["id"] == "openai/gpt-5-nano"
+    assert fallback["group"] == "tiergate-fallback"
     repo.replace("policy/tiers.yaml", "input_per_mtok: 0.10", "input_per_mtok: 0.01")  # flash-lite becomes cheapest
     assert table(capsys, repo)["fallback"]["model"]["id"] == "gemini/gemini-2.5-flash-lite"
 
@@ -136,6 +141,95 @@ def test_litellm_config_shape(repo, capsys):
     nano = next(d for d in config["model_list"] if d["model_info"]["id"] == "intent-classification.lite.openai-gpt-5-nano")
     assert nano["litellm_params"] == {"model": "openai/gpt-5-nano", "api_key": "os.environ/OPENAI_API_KEY", "max_tokens": 4096, "order": 1}
     assert (nano["model_info"]["input_cost_per_token"], nano["model_info"]["output_cost_per_token"]) == (5e-08, 4e-07)
+
+
+NANO = """\
+      - id: openai/gpt-5-nano
+        input_per_mtok: 0.05
+        output_per_mtok: 0.40
+        context_window: 400000
+        max_output_tokens: 128000
+"""
+NANO_SETTINGS = NANO + """\
+        litellm_params:
+          model: azure/acme-nano
+          api_base: https://acme.example.invalid/openai
+          api_version: "2025-01-01-preview"
+          api_key: os.environ/ACME_AZURE_KEY
+          rpm: 600
+          timeout: 12.5
+          stream_timeout: 30
+          max_retries: 1
+          tags: [eu, support]
+        model_info:
+          team: support-platform
+          regions: [eu]
+"""
+PARAMS = {"api_base": "https://acme.example.invalid/openai", "api_version": "2025-01-01-preview", "rpm": 600, "timeout": 12.5,
+          "stream_timeout": 30, "max_retries": 1, "tags": ["eu", "support"]}
+
+
+def test_the_litellm_config_and_the_table_carry_the_settings(repo, capsys):
+    repo.replace("policy/tiers.yaml", NANO, NANO_SETTINGS)
+    data = table(capsys, repo)
+    jsonschema.validate(data, json.loads((PROJECT / "schemas" / "table.schema.json").read_text()))
+    nano, flash = data["tasks"]["intent-classification"]["models"][:2]
+    assert nano["id"] == "openai/gpt-5-nano"  # the catalog id stays the identity
+    assert nano["litellm_params"] == {"model": "azure/acme-nano", "api_key": "os.environ/ACME_AZURE_KEY", **PARAMS}
+    assert nano["model_info"] == {"team": "support-platform", "regions": ["eu"]}
+    assert "litellm_params" not in flash and "model_info" not in flash  # absent when the catalog sets none
+    assert data["fallback"]["model"]["litellm_params"] == nano["litellm_params"]
+
+    run = export(capsys, repo, "litellm")
+    assert run.code == 0, run.err
+    assert "ACME_AZURE_KEY" in run.out and "sk-" not in run.out
+    config = yaml.safe_load(run.out)
+    deployments = [d for d in config["model_list"] if d["model_info"]["id"].endswith(".openai-gpt-5-nano")]
+    assert {d["model_name"] for d in deployments} >= {"intent-classification", "tiergate-fallback"}
+    for deployment in deployments:
+        params, info = deployment["litellm_params"], deployment["model_info"]
+        assert list(params)[:4] == ["model", "api_key", "max_tokens", "order"]  # tiergate's keys first
+        assert params["model"] == "azure/acme-nano" and params["api_key"] == "os.environ/ACME_AZURE_KEY"
+        assert {k: params[k] for k in PARAMS} == PARAMS
+        assert (info["team"], info["regions"]) == ("support-platform", ["eu"])
+        assert list(info)[-2:] == ["team", "regions"]  # after tiergate's own keys, none of them replaced
+        assert info["input_cost_per_token"] == 5e-08 and info["id"].endswith(".lite.openai-gpt-5-nano")
+    intent = next(d for d in deployments if d["model_name"] == "intent-classification")
+    assert (intent["litellm_params"]["max_tokens"], intent["litellm_params"]["order"]) == (1024, 1)
+    flash = next(d for d in config["model_list"] if d["model_info"]["id"] == "intent-classification.lite.gemini-gemini-2.5-flash-lite")
+    assert flash["litellm_params"] == {"model": "gemini/gemini-2.5-flash-lite", "api_key": "os.environ/GEMINI_API_KEY",
+                                       "max_tokens": 1024, "order": 2}
+
+
+def test_the_fallback_group_is_named_in_the_table_and_the_config(repo, capsys):
+    assert table(capsys, repo)["fallback"]["group"] == "tiergate-fallback"
+    run = export(capsys, repo, "litellm")
+    header = [line for line in run.out.splitlines() if line.startswith("#")]
+    assert any("tiergate-fallback" in line and "openai/gpt-5-nano" in line for line in header)
+    config = yaml.safe_load(run.out)
+    fallback = [d for d in config["model_list"] if d["model_name"] == "tiergate-fallback"]
+    assert len(fallback) == 1
+    assert fallback[0]["litellm_params"] == {"model": "openai/gpt-5-nano", "api_key": "os.environ/OPENAI_API_KEY", "max_tokens": 256,
+                                             "order": 1}
+    info = fallback[0]["model_info"]
+    assert (info["id"], info["max_input_tokens"], info["tiergate_tier"], info["tiergate_fallback"]) == (
+        "tiergate-fallback.lite.openai-gpt-5-nano", 160000, "lite", True)
+    assert "tiergate_task" not in info
+
+
+def test_a_task_named_like_the_fallback_group_is_refused(repo):
+    """Compiled directly: a real such contract would also need its own evidence and CODEOWNERS line to pass validate."""
+    text = repo.read(INTENT).replace("task: intent-classification", "task: tiergate-fallback")
+    repo.write("policy/tasks/tiergate-fallback.yaml", text)
+    with pytest.raises(TierGateError, match="task 'tiergate-fallback' takes the name of the export's group.*rename the task"):
+        compile_table(load_policy(WorkTree(repo.root)), None)
+
+
+def test_a_literal_secret_refuses_the_export(repo, capsys):
+    repo.replace("policy/tiers.yaml", NANO, NANO + "        litellm_params:\n          api_key: sk-live-123456\n")
+    run = export(capsys, repo, "litellm")
+    assert run.code == 1 and run.out == ""
+    assert "TG205" in run.err and "os.environ/OPENAI_API_KEY" in run.err and "sk-live-123456" not in run.err
 
 
 def test_unknown_format_is_a_usage_error(repo, capsys):

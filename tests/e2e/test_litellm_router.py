@@ -133,6 +133,19 @@ def test_a_failing_primary_hands_over_within_the_tier(config):
     assert served_by(response) == "intent-classification.lite.gemini-gemini-2.5-flash-lite"
 
 
+def test_unknown_tasks_call_the_fallback_group(config):
+    """`tiergate-fallback` is the lowest tier's cheapest model, at the catalog's price, with nowhere further to go. The
+    fixture's nano price (0.07 + 0.45) makes gemini-2.5-flash-lite (0.10 + 0.40) the cheapest lite model."""
+    built = router(config)
+    response = built.completion(model="tiergate-fallback", messages=MESSAGES)
+    assert served_by(response) == "tiergate-fallback.lite.gemini-gemini-2.5-flash-lite"
+    usage = response.usage
+    expected = usage.prompt_tokens * 0.10 / 1e6 + usage.completion_tokens * 0.40 / 1e6  # flash-lite's catalog price
+    assert response._hidden_params["response_cost"] == pytest.approx(expected, rel=1e-9)
+    with pytest.raises(litellm.InternalServerError):
+        router(config, failing=[r"tiergate-fallback\..*"]).completion(model="tiergate-fallback", messages=MESSAGES)
+
+
 def test_every_fallback_target_exists(config):
     built = router(config)
     groups = set(built.get_model_names())

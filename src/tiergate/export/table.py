@@ -2,7 +2,9 @@
 
 The table is the canonical export; the LiteLLM, CSV and Markdown exporters are pure functions of
 it. Its JSON Schema (``schemas/table.schema.json``) is generated from these models, and
-``schema_version`` changes whenever a field changes meaning or disappears.
+``schema_version`` changes whenever a field changes meaning or disappears. Adding a field does not
+change it: ``litellm_params`` / ``model_info`` on a model and ``fallback.group`` were added in
+version 1, and readers that ignore them route exactly as before.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ from typing import Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field
 
 from tiergate.cost import per_token, plain, price
-from tiergate.models import Catalog, Contract, Impact, ModelEntry, Signal, TaskClass, Tier
+from tiergate.errors import TierGateError
+from tiergate.models import Catalog, Contract, Impact, ModelEntry, SettingValue, Signal, TaskClass, Tier
 from tiergate.layout import CATALOG
 from tiergate.policy import Policy
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 1  # fields added since (model litellm_params/model_info, fallback.group) left it at 1: nothing changed meaning
 ESCALATION_SEPARATOR = "@"
+FALLBACK_GROUP = "tiergate-fallback"  # the router group a service calls for a task the policy does not know
 
 
 class Frozen(BaseModel):
@@ -34,6 +38,13 @@ class RoutedModel(Frozen):
     output_per_token: float
     context_window: int
     max_output_tokens: int
+    litellm_params: dict[str, SettingValue] = Field(
+        default_factory=dict, exclude_if=lambda v: not v,
+        description="the catalog's deployment settings for this model (absent when none), passed into each of its LiteLLM "
+                    "deployments; secrets are os.environ/NAME references; a model key is the provider id to call instead of id")
+    model_info: dict[str, SettingValue] = Field(
+        default_factory=dict, exclude_if=lambda v: not v,
+        description="the catalog's model_info extras for this model (absent when none), merged into each deployment's model_info")
 
 
 class Step(Frozen):
@@ -79,6 +90,7 @@ class TaskEntry(Frozen):
 class Fallback(Frozen):
     """Where a task the policy does not know goes: the cheapest model of the lowest tier, never the top."""
 
+    group: str = Field(description=f"router model group serving it ({FALLBACK_GROUP}); a service calls it for an unknown task")
     tier: str
     model: RoutedModel
     max_output_tokens: int
@@ -100,7 +112,8 @@ class CompiledTable(Frozen):
 def _model(entry: ModelEntry) -> RoutedModel:
     return RoutedModel(id=entry.id, input_per_mtok=entry.input_per_mtok, output_per_mtok=entry.output_per_mtok,
                        input_per_token=float(per_token(entry.input_per_mtok)), output_per_token=float(per_token(entry.output_per_mtok)),
-                       context_window=entry.context_window, max_output_tokens=entry.max_output_tokens)
+                       context_window=entry.context_window, max_output_tokens=entry.max_output_tokens,
+                       litellm_params=dict(entry.litellm_params), model_info=dict(entry.model_info))
 
 
 def group_name(task: str, tier: str, authorized: str) -> str:
@@ -132,7 +145,7 @@ def _task(catalog: Catalog, contract: Contract) -> TaskEntry:
 def _fallback(catalog: Catalog) -> Fallback:
     lowest = catalog.tiers[0]
     cheapest = min(lowest.models, key=lambda m: (per_token(m.input_per_mtok) + per_token(m.output_per_mtok)))
-    return Fallback(tier=lowest.id, model=_model(cheapest), max_output_tokens=lowest.min_completion_tokens,
+    return Fallback(group=FALLBACK_GROUP, tier=lowest.id, model=_model(cheapest), max_output_tokens=lowest.min_completion_tokens,
                     context_guard_tokens=lowest.context_guard)
 
 
@@ -149,6 +162,9 @@ def compile_table(policy: Policy, commit: Optional[str]) -> CompiledTable:
     """The table of a policy that passed validation (every contract loads, every tier exists)."""
     catalog = policy.catalog
     assert catalog is not None
+    if any(contract.task == FALLBACK_GROUP for contract, _ in policy.valid_contracts()):
+        raise TierGateError(f"task '{FALLBACK_GROUP}' takes the name of the export's group for unknown tasks, so routers could not "
+                            "tell them apart; rename the task")
     tasks = {contract.task: _task(catalog, contract) for contract, _ in sorted(policy.valid_contracts(), key=lambda p: p[0].task)}
     return CompiledTable(schema_version=SCHEMA_VERSION, source=Source(commit=commit, policy_sha256=policy_digest(policy)),
                          fallback=_fallback(catalog), tasks=tasks)
