@@ -42,6 +42,7 @@ Signal = Literal[
 
 
 CONTEXT_GUARD = 0.8
+FALLBACK_GROUP = "tiergate-fallback"  # the router group a service calls for a task the policy does not know: no task may take it
 
 
 class Strict(BaseModel):

@@ -217,12 +217,13 @@ def test_the_fallback_group_is_named_in_the_table_and_the_config(repo, capsys):
     assert "tiergate_task" not in info
 
 
-def test_a_task_named_like_the_fallback_group_is_refused(repo):
-    """Compiled directly: a real such contract would also need its own evidence and CODEOWNERS line to pass validate."""
+def test_a_task_named_like_the_fallback_group_is_refused(repo, capsys, validate):
+    """validate refuses the name (TG109), and export, which validates first, writes nothing."""
     text = repo.read(INTENT).replace("task: intent-classification", "task: tiergate-fallback")
     repo.write("policy/tasks/tiergate-fallback.yaml", text)
-    with pytest.raises(TierGateError, match="task 'tiergate-fallback' takes the name of the export's group.*rename the task"):
-        compile_table(load_policy(WorkTree(repo.root)), None)
+    assert "TG109" in validate().rules()
+    run = export(capsys, repo, "litellm")
+    assert run.code == 1 and run.out == "" and "TG109" in run.err
 
 
 def test_a_literal_secret_refuses_the_export(repo, capsys):

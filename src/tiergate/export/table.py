@@ -16,14 +16,12 @@ from typing import Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field
 
 from tiergate.cost import per_token, plain, price
-from tiergate.errors import TierGateError
-from tiergate.models import Catalog, Contract, Impact, ModelEntry, SettingValue, Signal, TaskClass, Tier
+from tiergate.models import FALLBACK_GROUP, Catalog, Contract, Impact, ModelEntry, SettingValue, Signal, TaskClass, Tier
 from tiergate.layout import CATALOG
 from tiergate.policy import Policy
 
 SCHEMA_VERSION = 1  # fields added since (model litellm_params/model_info, fallback.group) left it at 1: nothing changed meaning
 ESCALATION_SEPARATOR = "@"
-FALLBACK_GROUP = "tiergate-fallback"  # the router group a service calls for a task the policy does not know
 
 
 class Frozen(BaseModel):
@@ -162,9 +160,7 @@ def compile_table(policy: Policy, commit: Optional[str]) -> CompiledTable:
     """The table of a policy that passed validation (every contract loads, every tier exists)."""
     catalog = policy.catalog
     assert catalog is not None
-    if any(contract.task == FALLBACK_GROUP for contract, _ in policy.valid_contracts()):
-        raise TierGateError(f"task '{FALLBACK_GROUP}' takes the name of the export's group for unknown tasks, so routers could not "
-                            "tell them apart; rename the task")
+    # a task named like the fallback group is refused by validation (TG109), which export runs first
     tasks = {contract.task: _task(catalog, contract) for contract, _ in sorted(policy.valid_contracts(), key=lambda p: p[0].task)}
     return CompiledTable(schema_version=SCHEMA_VERSION, source=Source(commit=commit, policy_sha256=policy_digest(policy)),
                          fallback=_fallback(catalog), tasks=tasks)

@@ -6,6 +6,7 @@ from typing import Iterator
 
 from tiergate.findings import Finding, Rule, finding
 from tiergate.layout import TASKS
+from tiergate.models import FALLBACK_GROUP
 from tiergate.rules.context import Context
 
 NO_CONTRACTS = Rule("TG102", "no-contracts", "error", "The repository has no contracts under policy/tasks/.")
@@ -17,7 +18,9 @@ STRAY_FILE = Rule("TG107", "not-a-contract-file", "error",
                   "A file under policy/tasks/ is not named <task-id>.yaml (another suffix, case, folder or file); it would not be governed.")
 SAMPLES_BELOW_FLOOR = Rule("TG108", "min-samples-below-floor", "error",
                            "A contract's min_samples is below the catalog's floor (defaults.min_samples_floor, 30 unless set).")
-RULES = (NO_CONTRACTS, TASK_ID_MISMATCH, TASK_ID_DUPLICATE, UNKNOWN_TIER, CEILING_BELOW_TIER, STRAY_FILE, SAMPLES_BELOW_FLOOR)
+RESERVED_TASK_ID = Rule("TG109", "task-id-reserved", "error", f"A task takes a name tiergate reserves ({FALLBACK_GROUP}, the unknown-task router group).")
+RULES = (NO_CONTRACTS, TASK_ID_MISMATCH, TASK_ID_DUPLICATE, UNKNOWN_TIER, CEILING_BELOW_TIER, STRAY_FILE, SAMPLES_BELOW_FLOOR,
+         RESERVED_TASK_ID)
 
 
 def check(ctx: Context) -> Iterator[Finding]:
@@ -36,6 +39,9 @@ def check(ctx: Context) -> Iterator[Finding]:
         if contract.task != loaded.stem:
             yield finding(TASK_ID_MISMATCH, doc.path, doc.line("task"),
                           f"task '{contract.task}' must equal the file name '{loaded.stem}'; rename one of them")
+        if contract.task == FALLBACK_GROUP:
+            yield finding(RESERVED_TASK_ID, doc.path, doc.line("task"),
+                          f"'{FALLBACK_GROUP}' is the router group for tasks the policy does not know; name the task otherwise")
         if contract.task in first_file:
             yield finding(TASK_ID_DUPLICATE, doc.path, doc.line("task"), f"task '{contract.task}' is also defined in {first_file[contract.task]}")
         first_file.setdefault(contract.task, doc.path)
