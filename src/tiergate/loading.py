@@ -12,11 +12,14 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable, Protocol
+from typing import TYPE_CHECKING, Any, Iterable, Optional, Protocol, TypeVar
 
 import yaml
 
 from tiergate.findings import Rule
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 try:  # libyaml is ~10x faster; the pure-Python loader is the same grammar.
     from yaml import CSafeLoader as _SafeLoader
@@ -30,6 +33,7 @@ MAX_DEPTH = 64
 MERGE_TAG = "tag:yaml.org,2002:merge"
 
 Path_ = tuple[Any, ...]
+M = TypeVar("M", bound="BaseModel")
 
 YAML_SYNTAX = Rule("TG001", "yaml-syntax", "error", "The file is not valid YAML (or JSON Lines).")
 DUPLICATE_KEY = Rule("TG002", "yaml-duplicate-key", "error", "A mapping repeats a key; YAML would silently keep the last one.")
@@ -61,12 +65,33 @@ class LoadError(Exception):
 
 @dataclass
 class Document:
-    """A parsed YAML mapping plus where each value and key stood in the file."""
+    """A parsed YAML mapping, and where each value and key stood in the file (found on demand).
+
+    Most files never need a line number (they have no finding), so the marks are built only when
+    ``locate`` is first asked, by parsing ``text`` again with the marking builder.
+    """
 
     path: str
     data: dict[str, Any]
-    marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
-    key_marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    _marks: Optional[dict[Path_, tuple[int, int]]] = None
+    _key_marks: Optional[dict[Path_, tuple[int, int]]] = None
+    text: str = ""
+
+    def _ensure_marks(self) -> None:
+        if self._marks is None:
+            self._marks, self._key_marks = _marked(self.text)
+
+    @property
+    def marks(self) -> dict[Path_, tuple[int, int]]:
+        self._ensure_marks()
+        assert self._marks is not None
+        return self._marks
+
+    @property
+    def key_marks(self) -> dict[Path_, tuple[int, int]]:
+        self._ensure_marks()
+        assert self._key_marks is not None
+        return self._key_marks
 
     def locate(self, loc: Iterable[Any], key: bool = False) -> tuple[int, int]:
         """Line and column of the deepest known prefix of ``loc`` (1-based)."""
@@ -82,6 +107,12 @@ class Document:
 
     def line(self, *loc: Any) -> int:
         return self.locate(loc)[0]
+
+    def validated(self, model: type[M]) -> M:
+        """``model`` built from the data, which is then let go: the model holds it, and only the text
+        (for line numbers) stays. Raises pydantic's ValidationError."""
+        data, self.data = self.data, {}
+        return model.model_validate(data)
 
 
 def decode_utf8(raw: bytes) -> str:
@@ -149,10 +180,61 @@ def _mark(node: yaml.Node) -> tuple[int, int]:
     return (node.start_mark.line + 1, node.start_mark.column + 1)
 
 
+class _NotPlain(Exception):
+    """The fast path met something only the marking builder judges (and locates): take the slow path."""
+
+
+class _FastLoader(_SafeLoader):  # type: ignore[misc, valid-type]
+    """libyaml's parser with a constructor that gives up on anything the safe builder must judge."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == MERGE_TAG or not isinstance(key_node, yaml.ScalarNode):
+                raise _NotPlain
+            key = self.construct_object(key_node)
+            if key in seen:
+                raise _NotPlain
+            seen.add(key)
+        return super().construct_mapping(node, deep=True)
+
+
+def _fast(text: str) -> Optional[dict[str, Any]]:
+    """The common case, a plain mapping without anchors, aliases, merge keys or duplicate keys, at C speed.
+
+    None when the slow path must decide (and say where): anything but a plain mapping, or a value
+    that fails to build. Anchors and aliases never take this path, so nothing is expanded here.
+    """
+    if "&" in text or "*" in text:
+        return None
+    loader = _FastLoader(text)
+    try:
+        data = loader.get_single_data()
+    except (_NotPlain, yaml.YAMLError, ValueError, OverflowError, TypeError, RecursionError):
+        return None
+    finally:
+        loader.dispose()
+    return data if isinstance(data, dict) else None
+
+
 def parse_yaml(raw: bytes, path: str, limit: int = MAX_YAML_BYTES) -> Document:
     """Parse one YAML document that must be a mapping; raise LoadError with a location."""
     _check_size(raw, limit)
     text = decode_utf8(raw)
+    data = _fast(text)
+    if data is not None:
+        return Document(path, data, text=text)
+    data, marks, key_marks = _build(text)
+    return Document(path, data, marks, key_marks, text)
+
+
+def _marked(text: str) -> tuple[dict[Path_, tuple[int, int]], dict[Path_, tuple[int, int]]]:
+    _, marks, key_marks = _build(text)
+    return marks, key_marks
+
+
+def _build(text: str) -> tuple[dict[str, Any], dict[Path_, tuple[int, int]], dict[Path_, tuple[int, int]]]:
+    """The safe, marking parse: duplicate keys, merge keys and alias expansion are located errors."""
     loader = _SafeLoader(text)
     try:
         node = loader.get_single_node()
@@ -170,10 +252,9 @@ def parse_yaml(raw: bytes, path: str, limit: int = MAX_YAML_BYTES) -> Document:
         raise LoadError(YAML_SYNTAX, f"invalid YAML: {err}") from None
     except RecursionError:
         raise LoadError(YAML_SYNTAX, "invalid YAML: nesting too deep") from None
-
     finally:
         loader.dispose()
-    return Document(path, data, builder.marks, builder.key_marks)
+    return data, builder.marks, builder.key_marks
 
 
 def _reject_constant(name: str) -> Any:
@@ -189,14 +270,13 @@ def parse_jsonl(raw: bytes, limit: int = MAX_JSONL_BYTES) -> list[dict[str, Any]
     """Parse JSON Lines where every non-blank line is an object; blank lines are skipped."""
     _check_size(raw, limit)
     text = decode_utf8(raw)
-    lines = text.split("\n")
-    try:  # one call for the whole file is much faster than one per line
-        objects = _loads("[" + ",".join(line for line in lines if line.strip()) + "]")
+    try:  # one call for the whole file is much faster than one per line; a blank line inside fails it
+        objects = _loads("[" + text.strip().replace("\n", ",") + "]")
     except (ValueError, RecursionError):
         objects = None
-    if objects is not None and all(type(obj) is dict for obj in objects):
+    if objects is not None and set(map(type, objects)) <= {dict}:
         return objects
-    return _parse_jsonl_slow(lines)
+    return _parse_jsonl_slow(text.split("\n"))
 
 
 def _parse_jsonl_slow(lines: list[str]) -> list[dict[str, Any]]:
@@ -261,13 +341,13 @@ class WorkTree:
         self._checked_dirs: set[str] = set()
 
     def _refuse_links(self, rel: str) -> None:
-        parts = PurePosixPath(rel).parts
+        parts = [part for part in rel.split("/") if part]
         for depth in range(1, len(parts) + 1):
             sub = "/".join(parts[:depth])
             if depth < len(parts) and sub in self._checked_dirs:
                 continue
             try:
-                mode = os.lstat(self.root / sub).st_mode
+                mode = os.lstat(f"{self.root}/{sub}").st_mode
             except FileNotFoundError:
                 raise LoadError(MISSING, f"'{rel}' does not exist") from None
             except OSError as err:
@@ -287,7 +367,7 @@ class WorkTree:
     def read(self, rel: str, limit: int) -> bytes:
         self._refuse_links(rel)
         try:
-            fd = os.open(self.root / rel, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+            fd = os.open(f"{self.root}/{rel}", os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
         except OSError as err:
             raise LoadError(MISSING, f"cannot read '{rel}': {err.strerror}") from None
         with os.fdopen(fd, "rb") as handle:

@@ -82,7 +82,7 @@ def load_catalog(policy: Policy) -> None:
     if doc is None:
         return
     try:
-        policy.catalog = Catalog.model_validate(doc.data)
+        policy.catalog = doc.validated(Catalog)
         policy.catalog_doc = doc
     except ValidationError as err:
         policy.findings.extend(schema_findings(err, doc))
@@ -114,7 +114,7 @@ def load_contract(policy: Policy, path: str) -> Loaded:
     loaded.doc = _load_yaml(policy.tree, path, policy.findings)
     if loaded.doc is not None:
         try:
-            loaded.contract = Contract.model_validate(loaded.doc.data)
+            loaded.contract = loaded.doc.validated(Contract)
         except ValidationError as err:
             policy.findings.extend(schema_findings(err, loaded.doc))
     return loaded

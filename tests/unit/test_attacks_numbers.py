@@ -50,3 +50,10 @@ def test_junk_labels_cannot_sink_macro_f1():
     assert compute("macro_f1", honest).value == 0.5
     assert compute("macro_f1", junk).value == round(2 / 3, 6)
     assert compute("macro_f1", junk).wrong == 2
+
+
+@pytest.mark.parametrize("a,b", [(1, 1.0), (1, True), ("1", 1), (" x", "x"), (None, 0), (None, None), (0.0, -0.0), (2, 2.5),
+                                 ({"a": 1}, {"a": 1.0}), ([1, "x"], [1.0, "x"]), (False, 0), ("", None), ([True], [1])])
+def test_the_fast_comparison_is_canonical_equality(a, b):
+    assert same(a, b) == (canonical(a) == canonical(b))
+    assert same(a, b, strip=True) == (canonical(a, strip=True) == canonical(b, strip=True))

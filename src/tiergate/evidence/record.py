@@ -20,7 +20,7 @@ import yaml
 from tiergate.errors import TierGateError
 from tiergate.evidence.stats import samples_needed, upper_bound
 from tiergate.metrics import RecordError, Score, compute, needs_expected
-from tiergate.evidence.store import Dataset, EvidenceStore, coverage, duplicate_ids, record_id, sha256_hex
+from tiergate.evidence.store import Dataset, EvidenceStore, coverage, record_ids, sha256_hex
 from tiergate.layout import CATALOG, EVALS
 from tiergate.loading import MAX_JSONL_BYTES, LoadError, check_ref, parse_jsonl
 from tiergate.models import Catalog, Contract, is_external
@@ -51,10 +51,9 @@ def prepare_records(store: EvidenceStore, contract: Contract, raw: bytes, source
         dataset = store.dataset(check_ref(contract.slo.eval_set, EVALS))
     except LoadError as err:
         raise TierGateError(f"eval set {contract.slo.eval_set}: {err.message}") from None
-    bad = duplicate_ids(records)
+    ids, bad = record_ids(records)
     if bad is not None:
         raise TierGateError(f"{source}:{bad + 1}: each record needs a unique 'id' (string or integer)")
-    ids = [str(record_id(r)) for r in records]
     found = coverage(dataset, ids, records, contract.slo.metric)
     if found.missing or found.extra:
         raise TierGateError(

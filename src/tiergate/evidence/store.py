@@ -10,6 +10,7 @@ records file twice.
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -23,6 +24,7 @@ from tiergate.models import Artifact, is_external
 from tiergate.schema_errors import schema_findings
 
 SCORE_TOLERANCE = 5e-7
+DATASETS_KEPT = 64
 
 RECORDS_HASH = Rule("TG307", "evidence-records-hash", "error", "The records file does not match the sha256 pinned in the artifact.")
 SCORE_MISMATCH = Rule("TG308", "evidence-score-mismatch", "error",
@@ -98,21 +100,31 @@ def coverage(dataset: Dataset, ids: list[str], records: list[dict[str, Any]], me
     extra = [k for k in ids if k not in dataset.expected]
     if missing or extra or not needs_expected(metric):
         return Coverage(missing, extra)
+    known = dataset.expected
     for key, record in zip(ids, records):
-        if "expected" in record and not same(record["expected"], dataset.expected[key]):
-            return Coverage([], [], (key, record["expected"], dataset.expected[key]))
+        if "expected" not in record:
+            continue
+        theirs, ours = record["expected"], known[key]
+        if not ((theirs == ours) if type(theirs) is str and type(ours) is str else same(theirs, ours)):
+            return Coverage([], [], (key, theirs, ours))
     return Coverage([], [])
 
 
-def duplicate_ids(records: list[dict[str, Any]]) -> Optional[int]:
-    """The 0-based index of the first record without a unique string or integer id, or None."""
+def record_ids(records: list[dict[str, Any]]) -> tuple[list[str], Optional[int]]:
+    """Every record's id as a string, and the 0-based index of the first record without a unique
+    string or integer id (None when all are fine). One pass; string ids, the usual case, are free."""
+    raw = [record.get("id") for record in records]
+    if set(map(type, raw)) == {str} and len(set(raw)) == len(raw):
+        return raw, None
+    ids: list[str] = []
     seen: set[str] = set()
     for index, record in enumerate(records):
         key = record_id(record)
         if key is None or key in seen:
-            return index
+            return ids, index
         seen.add(key)
-    return None
+        ids.append(key)
+    return ids, None
 
 
 class EvidenceStore:
@@ -121,7 +133,10 @@ class EvidenceStore:
     def __init__(self, tree: Tree) -> None:
         self.tree = tree
         self._artifacts: dict[str, ArtifactInfo] = {}
-        self._datasets: dict[str, Dataset | LoadError] = {}
+        # Eval sets are large and each is used by the few artifacts of its task, which load one after
+        # another: keep the most recent ones whole, and every set's version (sha256) for good.
+        self._datasets: OrderedDict[str, Dataset | LoadError] = OrderedDict()
+        self._versions: dict[str, Optional[str]] = {}
         self._runs: dict[tuple[str, str, str], list[ArtifactInfo]] = {}
 
     def loaded(self) -> list[ArtifactInfo]:
@@ -135,10 +150,12 @@ class EvidenceStore:
         """The sha256 of an in-repo eval set as it stands in this tree; None for an external or unusable one."""
         if is_external(eval_set):
             return None
-        try:
-            return self.dataset(check_ref(eval_set, EVALS)).sha256
-        except LoadError:
-            return None
+        if eval_set not in self._versions:
+            try:
+                self._versions[eval_set] = self.dataset(check_ref(eval_set, EVALS)).sha256
+            except LoadError:
+                self._versions[eval_set] = None
+        return self._versions[eval_set]
 
     def resolve(self, ref: str) -> ArtifactInfo:
         """The artifact a contract links as ``ref``: normalised, confined to evals/, loaded once.
@@ -160,11 +177,15 @@ class EvidenceStore:
         return self._artifacts[path]
 
     def dataset(self, path: str) -> Dataset:
-        if path not in self._datasets:
+        if path in self._datasets:
+            self._datasets.move_to_end(path)
+        else:
             try:
                 self._datasets[path] = self._load_dataset(path)
             except LoadError as err:
                 self._datasets[path] = err
+            if len(self._datasets) > DATASETS_KEPT:
+                self._datasets.popitem(last=False)
         value = self._datasets[path]
         if isinstance(value, LoadError):
             raise value
@@ -173,14 +194,12 @@ class EvidenceStore:
     def _load_dataset(self, path: str) -> Dataset:
         raw = self.tree.read(path, MAX_JSONL_BYTES)
         rows = parse_jsonl(raw)
-        expected: dict[str, Any] = {}
-        for index, row in enumerate(rows):
-            key = record_id(row)
-            if key is None:
-                raise LoadError(RECORDS_INVALID, "eval set line needs an 'id' (string or integer)", index + 1)
-            if key in expected:
-                raise LoadError(RECORDS_INVALID, f"eval set repeats id '{key}'", index + 1)
-            expected[key] = row.get("expected")
+        ids, bad = record_ids(rows)
+        if bad is not None:
+            key = record_id(rows[bad])
+            why = "eval set line needs an 'id' (string or integer)" if key is None else f"eval set repeats id '{key}'"
+            raise LoadError(RECORDS_INVALID, why, bad + 1)
+        expected = {key: row.get("expected") for key, row in zip(ids, rows)}
         return Dataset(path, sha256_hex(raw), expected, list(expected), b"\r\n" in raw)
 
     def _load_artifact(self, path: str) -> ArtifactInfo:
@@ -191,7 +210,7 @@ class EvidenceStore:
             info.findings.append(finding(err.rule, path, err.line, err.message, err.column))
             return info
         try:
-            info.artifact = Artifact.model_validate(info.doc.data)
+            info.artifact = info.doc.validated(Artifact)
         except ValidationError as err:
             info.findings.extend(schema_findings(err, info.doc))
             return info
@@ -223,7 +242,8 @@ class EvidenceStore:
 
     def _coverage(self, art: Artifact, doc: Document, records: list[dict[str, Any]]) -> list[Finding]:
         here = doc.path
-        if duplicate_ids(records) is not None:
+        ids, bad = record_ids(records)
+        if bad is not None:
             return [finding(COVERAGE, here, doc.line("records"), "records must have unique string or integer ids")]
         if is_external(art.eval_set.path):
             return []
@@ -235,7 +255,7 @@ class EvidenceStore:
             if dataset.crlf and crlf_converted(self.tree.read(dataset.path, MAX_JSONL_BYTES), art.eval_set.sha256):
                 return [finding(EVAL_SET, here, doc.line("eval_set", "sha256"), f"eval set {dataset.path} does not match: {LINE_ENDINGS_ADVICE}")]
             return []  # run on an earlier version of the set: history, judged only where it is linked as evidence
-        found = coverage(dataset, [str(record_id(r)) for r in records], records, art.metric)
+        found = coverage(dataset, ids, records, art.metric)
         if found.missing or found.extra:
             sample = sorted(found.missing or found.extra)[:3]
             return [finding(COVERAGE, here, doc.line("records"),

@@ -59,11 +59,10 @@ def check(ctx: Context) -> Iterator[Finding]:
             message = _message(file.path, owners, area, named, platform, entry, partial)
             yield finding(PLATFORM_OWNER, file.path, entry.line if entry else 0, message)
     for contract, doc in ctx.policy.valid_contracts():
-        at = doc.line("owner")
         folder = evidence_folder(contract.task)
         for target, named in ((doc.path, doc.path), (folder, f"the evidence folder {folder}")):
             for entry, partial in owners.takers(target, contract.owner):
-                yield finding(CONTRACT_OWNER, doc.path, at, _message(file.path, owners, target, named, contract.owner, entry, partial))
+                yield finding(CONTRACT_OWNER, doc.path, doc.line("owner"), _message(file.path, owners, target, named, contract.owner, entry, partial))
         yield from _eval_set(file.path, owners, contract, doc, platform)
 
 

@@ -8,7 +8,7 @@ the lowest tier (burden-of-proof inversion). Whether one artifact backs one clai
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator, Optional
+from typing import Any, Iterator, Optional
 
 from tiergate.evidence.judge import Claim, Role, judge
 from tiergate.findings import Finding, Rule, finding
@@ -29,15 +29,18 @@ class Link:
 
     ref: str
     role: Role
-    line: int
+    where: tuple[Any, ...]  # its place in the document; the line is looked up only for a finding
+
+    def line(self, doc: Document) -> int:
+        return doc.line(*self.where)
 
 
 def links(contract: Contract, doc: Document) -> list[Link]:
     out = []
     if contract.evidence.passing is not None:
-        out.append(Link(contract.evidence.passing, "passing", doc.line("evidence", "passing")))
+        out.append(Link(contract.evidence.passing, "passing", ("evidence", "passing")))
     for i, ref in enumerate(contract.evidence.failing):
-        out.append(Link(ref, "failing", doc.line("evidence", "failing", i)))
+        out.append(Link(ref, "failing", ("evidence", "failing", i)))
     return out
 
 
@@ -80,13 +83,13 @@ def _link(ctx: Context, claim: Claim, doc: Document, link: Link) -> tuple[list[F
         info = ctx.policy.evidence.resolve(link.ref)
     except LoadError as err:
         if err.rule is MISSING:
-            return [finding(EVIDENCE_MISSING, doc.path, link.line, f"{link.role} {err.message}")], None
-        return [finding(err.rule, doc.path, link.line, err.message)], None
+            return [finding(EVIDENCE_MISSING, doc.path, link.line(doc), f"{link.role} {err.message}")], None
+        return [finding(err.rule, doc.path, link.line(doc), err.message)], None
     if not info.intact or info.artifact is None:
         broken = [f for f in info.findings if f.severity == "error"]
         first = broken[0] if broken else None
-        return [finding(first.rule if first else SCHEMA, doc.path, link.line,
+        return [finding(first.rule if first else SCHEMA, doc.path, link.line(doc),
                         f"{link.role} artifact {info.path} is not valid: {first.message if first else 'unreadable'}")], None
     art = info.artifact
     history = ctx.policy.evidence.runs(art.task, art.tier, art.model)
-    return [finding(p.rule, doc.path, link.line, p.message) for p in judge(info, claim, history)], art.tier
+    return [finding(p.rule, doc.path, link.line(doc), p.message) for p in judge(info, claim, history)], art.tier
