@@ -10,18 +10,49 @@ from typing import Any, Callable, Optional
 
 import click
 
+from importlib import import_module
+from typing import TYPE_CHECKING
+
 from tiergate import __version__
+from tiergate.clock import utc_now
 from tiergate.errors import EXIT_CANNOT_DECIDE, EXIT_OK, EXIT_VIOLATION, TierGateError
-from tiergate.export import FORMATS as EXPORTS
 from tiergate.layout import CATALOG, POLICY
 from tiergate.loading import LoadError, WorkTree
-from tiergate.policy import Policy, load_policy
 from tiergate.report import Formats, emit
-from tiergate.report.costs import FORMATS as COSTS
-from tiergate.report.verdict import FORMATS as VERDICT
-from tiergate.review.due import DueView, due_view
-from tiergate.review.render import FORMATS as DUE
-from tiergate.rules.context import utc_now
+
+if TYPE_CHECKING:
+    from tiergate.policy import Policy
+    from tiergate.review.due import DueView
+
+# Each command's renderers, by "module:attribute"; loaded only when that command runs (or shows its
+# help), so `tiergate --version` and `--help` import click and nothing heavy.
+VERDICT = "tiergate.report.verdict:FORMATS"
+EXPORTS = "tiergate.export:FORMATS"
+COSTS = "tiergate.report.costs:FORMATS"
+DUE = "tiergate.review.render:FORMATS"
+
+
+def formats(name: str) -> Formats[Any]:
+    module, _, attribute = name.partition(":")
+    return getattr(import_module(module), attribute)  # type: ignore[no-any-return]
+
+
+class _FormatChoice(click.Choice):
+    """``click.Choice`` over a registry's format names, looked up when first needed."""
+
+    def __init__(self, registry: str) -> None:
+        self.registry = registry
+        super().__init__(())
+
+    @property  # type: ignore[override]
+    def choices(self) -> tuple[str, ...]:
+        return tuple(formats(self.registry).names)
+
+    @choices.setter
+    def choices(self, value: Any) -> None:
+        pass
+
+
 
 
 def _repo_root(repo: str) -> Path:
@@ -50,11 +81,11 @@ def as_of_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[...,
     return click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help=help_text)
 
 
-def format_option(formats: Formats[Any], default: Optional[str] = "text") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """``--format`` with the names ``formats`` renders (the same names in every command)."""
+def format_option(registry: str, default: Optional[str] = "text") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--format`` with the names the registry renders (the same names in every command)."""
     if default is None:  # click 8.2+ takes an explicit default=None as a value, which would satisfy required
-        return click.option("--format", "fmt", type=click.Choice(formats.names), required=True, help="Output format.")
-    return click.option("--format", "fmt", type=click.Choice(formats.names), default=default, show_default=True, help="Output format.")
+        return click.option("--format", "fmt", type=_FormatChoice(registry), required=True, help="Output format.")
+    return click.option("--format", "fmt", type=_FormatChoice(registry), default=default, show_default=True, help="Output format.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -75,7 +106,7 @@ def validate(repo: str, fmt: str, as_of: Optional[dt.datetime]) -> int:
     from tiergate import engine
 
     _, result = engine.validate(WorkTree(_repo_root(repo)), _end_of(as_of))
-    emit(VERDICT, fmt, result)
+    emit(formats(VERDICT), fmt, result)
     return EXIT_OK if result.ok else EXIT_VIOLATION
 
 
@@ -93,7 +124,7 @@ def check(base_ref: str, repo: str, fmt: str, as_of: Optional[dt.datetime]) -> i
     from tiergate import engine
 
     result = engine.check(_repo_root(repo), base_ref, _end_of(as_of))
-    emit(VERDICT, fmt, result)
+    emit(formats(VERDICT), fmt, result)
     return EXIT_OK if result.ok else EXIT_VIOLATION
 
 
@@ -113,10 +144,10 @@ def export_cmd(fmt: str, output: Optional[str], repo: str, as_of: Optional[dt.da
     root = _repo_root(repo)
     policy, result = engine.validate(WorkTree(root), _end_of(as_of))
     if not result.ok:
-        emit(VERDICT, "text", result, err=True)
+        emit(formats(VERDICT), "text", result, err=True)
         click.echo("tiergate: export refused: the policy fails `tiergate validate`; fix the errors above first", err=True)
         return EXIT_VIOLATION
-    text = EXPORTS.render(fmt, compile_table(policy, gitio.head_commit(root)))
+    text = formats(EXPORTS).render(fmt, compile_table(policy, gitio.head_commit(root)))
     if output is None:
         click.echo(text, nl=False)
     else:
@@ -190,8 +221,10 @@ def _parse_run_at(value: Optional[str]) -> dt.datetime:
     return when
 
 
-def _usable_policy(root: Path) -> Policy:
+def _usable_policy(root: Path) -> "Policy":
     """Load everything; a broken catalog stops the command, a broken contract is skipped aloud."""
+    from tiergate.policy import load_policy
+
     policy = load_policy(WorkTree(root))
     if policy.catalog is None:
         raise TierGateError(f"{CATALOG} does not load; run `tiergate validate` and fix it first")
@@ -225,7 +258,7 @@ def cost_cmd(repo: str, fmt: str, task_id: Optional[str]) -> int:
     """What each task really costs: all-in per call and per success, cascade break-even, monthly totals."""
     from tiergate import engine
 
-    emit(COSTS, fmt, engine.cost_view(_usable_policy(_repo_root(repo)), utc_now(), task_id))
+    emit(formats(COSTS), fmt, engine.cost_view(_usable_policy(_repo_root(repo)), utc_now(), task_id))
     return EXIT_OK
 
 
@@ -253,6 +286,8 @@ def review_group() -> None:
 
 
 def _due(repo: str, as_of: Optional[dt.datetime]) -> "DueView":
+    from tiergate.review.due import due_view
+
     return due_view(_usable_policy(_repo_root(repo)), _day(as_of))
 
 
@@ -265,7 +300,7 @@ def review_due(as_of: Optional[dt.datetime], repo: str, fmt: str) -> int:
 
     Exit 0 whether or not anything is due; the last line says how many.
     """
-    emit(DUE, fmt, _due(repo, as_of))
+    emit(formats(DUE), fmt, _due(repo, as_of))
     return EXIT_OK
 
 

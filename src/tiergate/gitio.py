@@ -7,6 +7,7 @@ the merge base) raises TierGateError: the gate fails closed, it never passes by 
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
@@ -98,41 +99,66 @@ def _parse_name_status(raw: str) -> list[Change]:
     return out
 
 
+@dataclass(frozen=True)
+class _Entry:
+    mode: int
+    kind: str  # blob | commit (a submodule)
+    sha: str
+    size: int
+
+
 class GitTree:
-    """A commit's files, read straight from the object database (the ``Tree`` interface)."""
+    """A commit's files, read straight from the object database (the ``Tree`` interface).
+
+    The commit's tree is listed once (``git ls-tree -r``) into a path index, so a lookup costs a
+    dict access however many files the repository holds; blobs are read through GitPython's
+    persistent ``cat-file --batch``. A folder is not an entry: ``exists`` knows folders too.
+    """
 
     def __init__(self, commit: "git.Commit") -> None:
-        self.commit = commit
-        self.tree = commit.tree
-
-    def _blob(self, rel: str) -> "Optional[git.Blob]":
         import git
 
+        self.commit = commit
+        self._odb = commit.repo.odb
         try:
-            item = self.tree / rel
-        except KeyError:
-            return None
-        return item if isinstance(item, git.Blob) else None
+            listing = commit.repo.git.ls_tree("-r", "-z", "-l", "--full-tree", commit.hexsha)
+        except git.GitCommandError as err:
+            raise TierGateError(f"cannot list the files of {commit.hexsha[:12]}: {err.stderr.strip()}") from None
+        self._index: dict[str, _Entry] = {}
+        self._folders: set[str] = set()
+        for record in listing.split("\0"):
+            if not record:
+                continue
+            meta, _, path = record.partition("\t")
+            mode, kind, sha, size = meta.split(maxsplit=3)
+            self._index[path] = _Entry(int(mode, 8), kind, sha, int(size) if size.strip().isdigit() else 0)
+            parts = path.split("/")
+            self._folders.update("/".join(parts[:depth]) for depth in range(1, len(parts)))
+        self._paths = sorted(self._index)
 
     def read(self, rel: str, limit: int) -> bytes:
-        blob = self._blob(rel)
-        if blob is None:
-            raise LoadError(MISSING, f"'{rel}' does not exist at {self.commit.hexsha[:12]}")
-        if blob.mode == SYMLINK_MODE:
-            raise LoadError(NOT_REGULAR, f"'{rel}' is a symlink at {self.commit.hexsha[:12]}; governed files must be regular files")
-        if blob.size > limit:
+        entry = self._index.get(rel)
+        where = self.commit.hexsha[:12]
+        if entry is None:
+            raise LoadError(MISSING, f"'{rel}' does not exist at {where}")
+        if entry.mode == SYMLINK_MODE or entry.kind != "blob":
+            raise LoadError(NOT_REGULAR, f"'{rel}' is a {'symlink' if entry.mode == SYMLINK_MODE else 'submodule'} at {where}; "
+                                         "governed files must be regular files")
+        if entry.size > limit:
             raise LoadError(TOO_LARGE, f"'{rel}' is over the {limit}-byte limit")
-        return blob.data_stream.read()
+        return self._odb.stream(bytes.fromhex(entry.sha)).read()
 
     def exists(self, rel: str) -> bool:
-        return self._blob(rel) is not None
+        rel = rel.rstrip("/")
+        return rel in self._index or rel in self._folders
 
     def files(self, prefix: str) -> list[str]:
-        import git
-
-        try:
-            sub = self.tree / prefix.rstrip("/")
-        except KeyError:
-            return []
-        # blobs (symlinks among them, refused when read) and submodules: everything but folders
-        return sorted(item.path for item in sub.traverse() if not isinstance(item, git.Tree))
+        """Every entry under ``prefix`` but folders: blobs (symlinks among them, refused when read) and submodules."""
+        folder = prefix.rstrip("/") + "/"
+        start = bisect.bisect_left(self._paths, folder)
+        out = []
+        for path in self._paths[start:]:
+            if not path.startswith(folder):
+                break
+            out.append(path)
+        return out

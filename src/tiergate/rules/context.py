@@ -62,7 +62,3 @@ class Change:
 
     def changed(self, path: str) -> bool:
         return any(path in (p.path, p.old_path) for p in self.paths)
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
