@@ -10,10 +10,10 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Iterator, Optional
 
 from tiergate.errors import TierGateError
-from tiergate.loading import MISSING, NOT_REGULAR, TOO_LARGE, LoadError
+from tiergate.loading import MISSING, NOT_REGULAR, TOO_LARGE, LoadError, line_chunks
 
 if TYPE_CHECKING:
     import git
@@ -137,6 +137,12 @@ class GitTree:
         self._paths = sorted(self._index)
 
     def read(self, rel: str, limit: int) -> bytes:
+        return self._blob(rel, limit).read()
+
+    def stream(self, rel: str, limit: int) -> Iterator[bytes]:
+        yield from line_chunks(self._blob(rel, limit).read)
+
+    def _blob(self, rel: str, limit: int) -> Any:
         entry = self._index.get(rel)
         where = self.commit.hexsha[:12]
         if entry is None:
@@ -146,7 +152,7 @@ class GitTree:
                                          "governed files must be regular files")
         if entry.size > limit:
             raise LoadError(TOO_LARGE, f"'{rel}' is over the {limit}-byte limit")
-        return self._odb.stream(bytes.fromhex(entry.sha)).read()
+        return self._odb.stream(bytes.fromhex(entry.sha))
 
     def exists(self, rel: str) -> bool:
         rel = rel.rstrip("/")

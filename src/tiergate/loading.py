@@ -12,7 +12,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Iterable, Optional, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, Protocol, TypeVar
 
 import yaml
 
@@ -317,10 +317,33 @@ def check_ref(ref: str, under: str) -> str:
     return clean
 
 
+CHUNK = 1 << 20  # records stream in pieces of about this size, cut at line ends
+
+
+def line_chunks(read: Callable[[int], bytes], size: int = CHUNK) -> Iterator[bytes]:
+    """The bytes that ``read`` gives, in pieces that each end at a line end (the last one may not)."""
+    carry = b""
+    while True:
+        block = read(size)
+        if not block:
+            break
+        block = carry + block
+        cut = block.rfind(b"\n") + 1
+        carry = block[cut:]
+        if cut:
+            yield block[:cut]
+    if carry:
+        yield carry
+
+
 class Tree(Protocol):
     """A read-only view of repository files (the working tree, or a git revision)."""
 
     def read(self, rel: str, limit: int) -> bytes: ...
+
+    def stream(self, rel: str, limit: int) -> Iterator[bytes]:
+        """The file in pieces that end at line ends (``line_chunks``), so it is never held whole."""
+        ...
 
     def exists(self, rel: str) -> bool: ...
 
@@ -365,18 +388,28 @@ class WorkTree:
                 raise LoadError(NOT_REGULAR, f"'{rel}' is not a regular file; governed paths hold only regular files")
 
     def read(self, rel: str, limit: int) -> bytes:
+        with self._open(rel, limit) as handle:
+            return handle.read(limit + 1)
+
+    def stream(self, rel: str, limit: int) -> Iterator[bytes]:
+        with self._open(rel, limit) as handle:
+            yield from line_chunks(handle.read)
+
+    def _open(self, rel: str, limit: int) -> Any:
         self._refuse_links(rel)
         try:
             fd = os.open(f"{self.root}/{rel}", os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
         except OSError as err:
             raise LoadError(MISSING, f"cannot read '{rel}': {err.strerror}") from None
-        with os.fdopen(fd, "rb") as handle:
-            info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise LoadError(NOT_REGULAR, f"'{rel}' is not a regular file; governed paths hold only regular files")
-            if info.st_size > limit:
-                raise LoadError(TOO_LARGE, f"'{rel}' is over the {limit}-byte limit; split it or trim it")
-            return handle.read(limit + 1)
+        handle = os.fdopen(fd, "rb")
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            handle.close()
+            raise LoadError(NOT_REGULAR, f"'{rel}' is not a regular file; governed paths hold only regular files")
+        if info.st_size > limit:
+            handle.close()
+            raise LoadError(TOO_LARGE, f"'{rel}' is over the {limit}-byte limit; split it or trim it")
+        return handle
 
     def exists(self, rel: str) -> bool:
         return os.path.lexists(self.root / rel)

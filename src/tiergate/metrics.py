@@ -11,7 +11,7 @@ import json
 import statistics
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Callable, Literal, Optional
+from typing import Any, Literal, Optional
 
 MetricName = Literal["accuracy", "exact_match", "macro_f1", "rubric_mean", "pass_rate"]
 RUBRIC_MAX = 10.0
@@ -54,7 +54,6 @@ class Metric:
     fields: tuple[str, ...]
     max_value: float
     proportion: bool
-    compute: Callable[[list[dict[str, Any]]], Score]
 
 
 def _require(records: list[dict[str, Any]], names: tuple[str, ...]) -> None:
@@ -113,90 +112,106 @@ def same(a: Any, b: Any, strip: bool = False) -> bool:
     return canonical(a, strip) == canonical(b, strip)
 
 
-def _proportion(hits: int, total: int) -> Score:
-    return Score(round(hits / total, SCORE_DIGITS), hits, total, wrong=total - hits)
-
-
-def _accurate(record: dict[str, Any]) -> bool:
-    return same(record["output"], record["expected"])
-
-
 def _matches(record: dict[str, Any]) -> bool:
     return same(record["output"], record["expected"], strip=True)
 
 
-def _accuracy(records: list[dict[str, Any]]) -> Score:
-    hits = 0
-    for record in records:
-        output, expected = record["output"], record["expected"]
-        # two strings compare as themselves (the usual labels); anything else through canonical equality
-        hits += (output == expected) if type(output) is str and type(expected) is str else same(output, expected)
-    return _proportion(hits, len(records))
+class Tally:
+    """A metric's running count over records fed in batches: one pass, nothing held but the tally.
 
-
-def _exact_match(records: list[dict[str, Any]]) -> Score:
-    return _proportion(sum(1 for r in records if _matches(r)), len(records))
-
-
-def _pass_rate(records: list[dict[str, Any]]) -> Score:
-    for index, record in enumerate(records):
-        if type(record["passed"]) is not bool:
-            raise RecordError(index, "'passed' must be true or false")
-    return _proportion(sum(1 for r in records if r["passed"]), len(records))
-
-
-def _rubric_mean(records: list[dict[str, Any]]) -> Score:
-    for index, record in enumerate(records):
-        value = record["score"]
-        if type(value) not in (int, float) or not 0 <= value <= RUBRIC_MAX:
-            raise RecordError(index, f"'score' must be a number from 0 to {RUBRIC_MAX:g}")
-    values = [float(r["score"]) for r in records]
-    spread = statistics.stdev(values) if len(values) > 1 else 0.0
-    return Score(round(statistics.fmean(values), SCORE_DIGITS), None, len(values), spread, values=tuple(sorted(values)))
-
-
-def _macro_f1(records: list[dict[str, Any]]) -> Score:
-    """Mean per-label F1 over the labels of ``expected`` (the eval set's label set), in one pass.
-
-    An output outside that set is a wrong answer (a false negative of the expected label), not
-    a new class scored 0: otherwise junk labels would sink a lower tier's score.
+    ``add`` checks and counts one batch (``offset``: the index of its first record in the file, for
+    errors); ``score`` gives the Score. ``compute`` is one batch; a large records file streams.
     """
-    for index, record in enumerate(records):
-        for name in ("expected", "output"):
-            if not isinstance(record[name], (str, int, bool)):
-                raise RecordError(index, f"'{name}' must be a label (string, integer or boolean) for macro_f1")
-    tp: Counter[str] = Counter()
-    fp: Counter[str] = Counter()
-    fn: Counter[str] = Counter()
-    for record in records:
-        expected, output = canonical(record["expected"]), canonical(record["output"])
-        if expected == output:
-            tp[expected] += 1
-        else:
-            fn[expected] += 1
-            fp[output] += 1
-    labels = set(tp) | set(fn)
-    total = sum(2 * tp[label] / (2 * tp[label] + fp[label] + fn[label]) for label in labels if tp[label])
-    wrong = sum(fn.values())
-    return Score(round(total / len(labels), SCORE_DIGITS), None, len(records), wrong=wrong)
+
+    def __init__(self, metric: str) -> None:
+        self.metric = metric
+        self.spec = METRICS[metric]
+        self.total = 0
+        self.hits = 0
+        self.values: list[float] = []
+        self.tp: Counter[str] = Counter()
+        self.fp: Counter[str] = Counter()
+        self.fn: Counter[str] = Counter()
+
+    def add(self, records: list[dict[str, Any]], offset: int = 0) -> "Tally":
+        try:
+            _require(records, self.spec.fields)
+            getattr(self, f"_{self.metric}")(records)
+        except RecordError as err:
+            raise RecordError(err.index + offset, str(err)) from None
+        self.total += len(records)
+        return self
+
+    def _accuracy(self, records: list[dict[str, Any]]) -> None:
+        for record in records:
+            output, expected = record["output"], record["expected"]
+            # two strings compare as themselves (the usual labels); anything else through canonical equality
+            self.hits += (output == expected) if type(output) is str and type(expected) is str else same(output, expected)
+
+    def _exact_match(self, records: list[dict[str, Any]]) -> None:
+        self.hits += sum(1 for r in records if _matches(r))
+
+    def _pass_rate(self, records: list[dict[str, Any]]) -> None:
+        for index, record in enumerate(records):
+            if type(record["passed"]) is not bool:
+                raise RecordError(index, "'passed' must be true or false")
+        self.hits += sum(1 for r in records if r["passed"])
+
+    def _rubric_mean(self, records: list[dict[str, Any]]) -> None:
+        for index, record in enumerate(records):
+            value = record["score"]
+            if type(value) not in (int, float) or not 0 <= value <= RUBRIC_MAX:
+                raise RecordError(index, f"'score' must be a number from 0 to {RUBRIC_MAX:g}")
+        self.values.extend(float(r["score"]) for r in records)
+
+    def _macro_f1(self, records: list[dict[str, Any]]) -> None:
+        for index, record in enumerate(records):
+            for name in ("expected", "output"):
+                if not isinstance(record[name], (str, int, bool)):
+                    raise RecordError(index, f"'{name}' must be a label (string, integer or boolean) for macro_f1")
+        for record in records:
+            expected, output = canonical(record["expected"]), canonical(record["output"])
+            if expected == output:
+                self.tp[expected] += 1
+            else:
+                self.fn[expected] += 1
+                self.fp[output] += 1
+
+    def score(self) -> Score:
+        if not self.total:
+            raise RecordError(0, "records file holds no records")
+        if self.spec.proportion:
+            return Score(round(self.hits / self.total, SCORE_DIGITS), self.hits, self.total, wrong=self.total - self.hits)
+        if self.metric == "rubric_mean":
+            values = self.values
+            spread = statistics.stdev(values) if len(values) > 1 else 0.0
+            return Score(round(statistics.fmean(values), SCORE_DIGITS), None, len(values), spread, values=tuple(sorted(values)))
+        return self._f1()
+
+    def _f1(self) -> Score:
+        """Mean per-label F1 over the labels of ``expected`` (the eval set's label set).
+
+        An output outside that set is a wrong answer (a false negative of the expected label), not
+        a new class scored 0: otherwise junk labels would sink a lower tier's score.
+        """
+        tp, fp, fn = self.tp, self.fp, self.fn
+        labels = set(tp) | set(fn)
+        total = sum(2 * tp[label] / (2 * tp[label] + fp[label] + fn[label]) for label in labels if tp[label])
+        return Score(round(total / len(labels), SCORE_DIGITS), None, self.total, wrong=sum(fn.values()))
 
 
 METRICS: dict[str, Metric] = {
-    "accuracy": Metric("accuracy", ("expected", "output"), 1.0, True, _accuracy),
-    "exact_match": Metric("exact_match", ("expected", "output"), 1.0, True, _exact_match),
-    "macro_f1": Metric("macro_f1", ("expected", "output"), 1.0, False, _macro_f1),
-    "rubric_mean": Metric("rubric_mean", ("score",), RUBRIC_MAX, False, _rubric_mean),
-    "pass_rate": Metric("pass_rate", ("passed",), 1.0, True, _pass_rate),
+    "accuracy": Metric("accuracy", ("expected", "output"), 1.0, True),
+    "exact_match": Metric("exact_match", ("expected", "output"), 1.0, True),
+    "macro_f1": Metric("macro_f1", ("expected", "output"), 1.0, False),
+    "rubric_mean": Metric("rubric_mean", ("score",), RUBRIC_MAX, False),
+    "pass_rate": Metric("pass_rate", ("passed",), 1.0, True),
 }
 
 
 def compute(metric: str, records: list[dict[str, Any]]) -> Score:
     """Score ``records`` with ``metric``; RecordError names the first unusable record."""
-    if not records:
-        raise RecordError(0, "records file holds no records")
-    spec = METRICS[metric]
-    _require(records, spec.fields)
-    return spec.compute(records)
+    return Tally(metric).add(records).score()
 
 
 def needs_expected(metric: str) -> bool:

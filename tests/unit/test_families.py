@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import datetime as dt
 import hashlib
 import json
@@ -11,6 +13,7 @@ import pytest
 
 from tiergate import rules
 from tiergate.findings import Rule
+from tiergate.loading import line_chunks
 from tiergate.loading import MISSING, TOO_LARGE, LoadError
 from tiergate.policy import Policy, load_policy
 from tiergate.rules import REGISTRY, budget, catalog, feasibility, identity, ownership, proof
@@ -36,6 +39,9 @@ class MemoryTree:
         if len(raw) > limit:
             raise LoadError(TOO_LARGE, f"'{rel}' is over the {limit}-byte limit")
         return raw
+
+    def stream(self, rel: str, limit: int):
+        yield from line_chunks(io.BytesIO(self.read(rel, limit)).read, 64)  # small pieces: the streaming path is exercised
 
     def exists(self, rel: str) -> bool:
         return rel in self._files

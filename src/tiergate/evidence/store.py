@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 from pydantic import ValidationError
 
-from tiergate.metrics import RecordError, Score, compute, needs_expected, same
+from tiergate.metrics import RecordError, Score, Tally, needs_expected, same
 from tiergate.findings import Finding, Rule, finding
 from tiergate.layout import EVALS
 from tiergate.loading import MAX_JSONL_BYTES, MAX_YAML_BYTES, MISSING, RECORDS_INVALID, Document, LoadError, Tree, check_ref, parse_jsonl, parse_yaml
@@ -93,10 +93,14 @@ class Coverage:
         return not self.missing and not self.extra and self.disagreeing is None
 
 
-def coverage(dataset: Dataset, ids: list[str], records: list[dict[str, Any]], metric: str) -> Coverage:
-    """The one coverage judgement: ``eval record`` refuses on it and the store reports it (TG314)."""
-    present = set(ids)
-    missing = [k for k in dataset.order if k not in present]
+def coverage(dataset: Dataset, ids: list[str], records: list[dict[str, Any]], metric: str, whole: bool = True) -> Coverage:
+    """The one coverage judgement: ``eval record`` refuses on it and the store reports it (TG314).
+
+    ``whole=False`` judges one batch of a streamed file: ids not in the set and disagreeing
+    expected values; which set ids are missing is only known at the end, from every batch's ids.
+    """
+    present = set(ids) if whole else set()
+    missing = [k for k in dataset.order if k not in present] if whole else []
     extra = [k for k in ids if k not in dataset.expected]
     if missing or extra or not needs_expected(metric):
         return Coverage(missing, extra)
@@ -218,52 +222,139 @@ class EvidenceStore:
         return info
 
     def _integrity(self, art: Artifact, doc: Document, info: ArtifactInfo) -> list[Finding]:
+        """Hash, score and check coverage in one streaming pass over the records: never held whole."""
         here = doc.path
         try:
             records_path = check_ref(art.records.path, EVALS)
-            raw = self.tree.read(records_path, MAX_JSONL_BYTES)
+            dataset = self._pinned_set(art)
+            chunks = self.tree.stream(records_path, MAX_JSONL_BYTES)
+            run = _Pass(art.metric, dataset)
+            for chunk in chunks:
+                run.feed(chunk)
         except LoadError as err:
             return [finding(err.rule, here, doc.line("records", "path"), f"records: {err.message}")]
-        if sha256_hex(raw) != art.records.sha256:
-            why = LINE_ENDINGS_ADVICE if crlf_converted(raw, art.records.sha256) else \
+        except _SetProblem as problem:
+            return [problem.finding(here, doc)]
+        if run.sha256 != art.records.sha256:
+            why = LINE_ENDINGS_ADVICE if run.lf_sha256 == art.records.sha256 and run.crlf else \
                 "records are append-only; record a new run with `tiergate eval record`"
             return [finding(RECORDS_HASH, here, doc.line("records", "sha256"), f"{records_path} does not match its pinned sha256: {why}")]
+        if run.error is not None:
+            line, column, rule, message = run.error
+            return [finding(rule, records_path, line, message, column)]
         try:
-            records = parse_jsonl(raw)
-            score = compute(art.metric, records)
-        except LoadError as err:
-            return [finding(err.rule, records_path, err.line, err.message, err.column)]
+            score = run.tally.score()
         except RecordError as err:
             return [finding(RECORDS_INVALID, records_path, err.index + 1, f"{err} (metric {art.metric})")]
         info.score = score
-        problems = self._coverage(art, doc, records)
+        problems = run.coverage_findings(here, doc)
         problems.extend(_score_mismatch(art, doc, score))
         return problems
 
-    def _coverage(self, art: Artifact, doc: Document, records: list[dict[str, Any]]) -> list[Finding]:
-        here = doc.path
-        ids, bad = record_ids(records)
-        if bad is not None:
-            return [finding(COVERAGE, here, doc.line("records"), "records must have unique string or integer ids")]
+    def _pinned_set(self, art: Artifact) -> Optional[Dataset]:
+        """The in-repo eval set the artifact's records must cover, when it is the version they ran on."""
         if is_external(art.eval_set.path):
-            return []
+            return None
         try:
             dataset = self.dataset(check_ref(art.eval_set.path, EVALS))
         except LoadError as err:
-            return [finding(err.rule, here, doc.line("eval_set", "path"), f"eval set {art.eval_set.path}: {err.message}")]
-        if dataset.sha256 != art.eval_set.sha256:
-            if dataset.crlf and crlf_converted(self.tree.read(dataset.path, MAX_JSONL_BYTES), art.eval_set.sha256):
-                return [finding(EVAL_SET, here, doc.line("eval_set", "sha256"), f"eval set {dataset.path} does not match: {LINE_ENDINGS_ADVICE}")]
-            return []  # run on an earlier version of the set: history, judged only where it is linked as evidence
-        found = coverage(dataset, ids, records, art.metric)
-        if found.missing or found.extra:
-            sample = sorted(found.missing or found.extra)[:3]
+            raise _SetProblem(err.rule, ("eval_set", "path"), f"eval set {art.eval_set.path}: {err.message}") from None
+        if dataset.sha256 == art.eval_set.sha256:
+            return dataset
+        if dataset.crlf and crlf_converted(self.tree.read(dataset.path, MAX_JSONL_BYTES), art.eval_set.sha256):
+            raise _SetProblem(EVAL_SET, ("eval_set", "sha256"), f"eval set {dataset.path} does not match: {LINE_ENDINGS_ADVICE}")
+        return None  # run on an earlier version of the set: history, judged only where it is linked as evidence
+
+
+class _SetProblem(Exception):
+    def __init__(self, rule: Rule, where: tuple[str, ...], message: str) -> None:
+        super().__init__(message)
+        self.rule, self.where, self.message = rule, where, message
+
+    def finding(self, here: str, doc: Document) -> Finding:
+        return finding(self.rule, here, doc.line(*self.where), self.message)
+
+
+class _Pass:
+    """One pass over a records file: its sha256 (and the LF-only one, for converted line endings),
+    the metric's tally, unique ids, and coverage of the eval set it ran on."""
+
+    def __init__(self, metric: str, dataset: Optional[Dataset]) -> None:
+        self.hasher, self.lf_hasher = hashlib.sha256(), hashlib.sha256()
+        self.crlf = False
+        self.tally = Tally(metric)
+        self.metric = metric
+        self.dataset = dataset
+        # ids as their (per-process, randomly keyed) hashes: a million ids in a few tens of MB. A
+        # collision, about n^2/2^65 likely, can only make two ids look like duplicates (refused).
+        self.seen: set[int] = set()
+        self.count = 0
+        self.lines = 0
+        self.duplicate = False
+        self.extra: list[str] = []  # the first few ids not in the set, for the message
+        self.extra_count = 0
+        self.disagreeing: Optional[str] = None
+        self.error: Optional[tuple[int, int, Rule, str]] = None  # the first unusable line; hashing goes on
+
+    @property
+    def sha256(self) -> str:
+        return self.hasher.hexdigest()
+
+    @property
+    def lf_sha256(self) -> str:
+        return self.lf_hasher.hexdigest()
+
+    def feed(self, chunk: bytes) -> None:
+        self.hasher.update(chunk)
+        if b"\r\n" in chunk:
+            self.crlf = True
+        self.lf_hasher.update(chunk.replace(b"\r\n", b"\n"))  # chunks end at a line end: no CRLF is cut in two
+        first_line = self.lines
+        self.lines += chunk.count(b"\n")
+        if self.error is not None:
+            return
+        try:
+            records = parse_jsonl(chunk)
+            self.tally.add(records, self.count)
+        except LoadError as err:
+            self.error = (err.line + first_line, err.column, err.rule, err.message)
+            return
+        except RecordError as err:
+            self.error = (err.index + 1, 0, RECORDS_INVALID, f"{err} (metric {self.metric})")
+            return
+        self._cover(records)
+        self.count += len(records)
+
+    def _cover(self, records: list[dict[str, Any]]) -> None:
+        ids, bad = record_ids(records)
+        hashes = set(map(hash, ids))
+        if bad is not None or len(hashes) != len(ids) or not self.seen.isdisjoint(hashes):
+            self.duplicate = True
+        self.seen |= hashes
+        if self.dataset is None or self.duplicate:
+            return
+        found = coverage(self.dataset, ids, records, self.metric, whole=False)
+        self.extra += found.extra[: max(0, 3 - len(self.extra))]
+        self.extra_count += len(found.extra)
+        if found.disagreeing is not None and self.disagreeing is None:
+            self.disagreeing = found.disagreeing[0]
+
+    def coverage_findings(self, here: str, doc: Document) -> list[Finding]:
+        if self.duplicate:
+            return [finding(COVERAGE, here, doc.line("records"), "records must have unique string or integer ids")]
+        dataset = self.dataset
+        if dataset is None:
+            return []
+        missing = [k for k in dataset.order if hash(k) not in self.seen]
+        extra = self.extra_count
+        if missing or extra:
+            sample = sorted(missing[:3] or self.extra)[:3]
             return [finding(COVERAGE, here, doc.line("records"),
-                            f"records must cover exactly the ids of {dataset.path}: {len(found.missing)} eval-set ids missing, "
-                            f"{len(found.extra)} ids not in the set (e.g. {', '.join(sample)})")]
-        if found.disagreeing is not None:
+                            f"records must cover exactly the ids of {dataset.path}: {len(missing)} eval-set ids missing, "
+                            f"{extra} ids not in the set (e.g. {', '.join(sample)})")]
+        if self.disagreeing is not None:
             return [finding(COVERAGE, here, doc.line("records"),
-                            f"record '{found.disagreeing[0]}' has an expected value that differs from {dataset.path}")]
+                            f"record '{self.disagreeing}' has an expected value that differs from {dataset.path}")]
         return []
 
 
