@@ -129,6 +129,16 @@ def test_action_step_checks_a_pull_request_against_its_base(repo, tmp_path):
     assert done.returncode == 2 and "unknown command" in done.stderr
 
 
+@pytest.mark.parametrize("as_of", [["--as-of", "2027-02-01"], ["--as-of=2027-02-01"]], ids=["--as-of D", "--as-of=D"])
+def test_action_step_review_gives_the_due_list_only_the_date(repo, tmp_path, as_of):
+    """`args` may hold open-issue's own options (--dry-run, --update-only, --github-repo): the due list
+    for the job summary gets only --as-of, open-issue gets them all."""
+    done, _ = _run_action_step(tmp_path, {"COMMAND": "review", "REPO_DIR": str(repo.root), "ARGS": " ".join([*as_of, "--dry-run"])})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Tier review 2027-Q1\n") and "<!-- tiergate-tier-review: 2027-Q1 -->" in done.stdout
+    assert "due for re-evaluation as of 2027-02-01" in (tmp_path / "summary").read_text()
+
+
 # --- pre-commit -------------------------------------------------------------------------
 
 

@@ -2,18 +2,22 @@
 
 `audit(flow)` reads a workflow the way an attacker would and returns what a pull request could
 exploit: installing (or importing, or executing) the pull request's checkout, a checkout at the
-workspace root, `pull_request_target`, `${{ }}` spliced into a script, a token left in
-`.git/config`, a privileged workflow a pull request can trigger. Every workflow of this
-repository must audit clean; the audit must catch this repository's own policy-gate.yml as it
-was before the trusted install, and each attack below.
+workspace root, a local action (`uses: ./X`) that is not from the trusted checkout,
+`pull_request_target`, `${{ }}` spliced into a script, a token left in `.git/config`, a
+privileged workflow a pull request can trigger. A local action is read too (`audit_action`):
+its scripts, with its inputs and env substituted, get the same checks as the workflow's own
+steps, and it may install only from its own folder (`$GITHUB_ACTION_PATH`) or a pinned version.
+Every workflow of this repository and its action.yml must audit clean; the audit must catch this
+repository's own policy-gate.yml as it was before the trusted install, and each attack below.
 
 The end-to-end tests run a job's steps in bash over real git repositories laid out the way
-actions/checkout lays them out, with a pull request that replaces the gate's engine by one
-that always passes and raises a tier without evidence.
+actions/checkout lays them out (a local action expanded into its steps), with a pull request
+that replaces the gate's engine by one that always passes and raises a tier without evidence.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import posixpath
 import re
@@ -23,6 +27,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Optional
 
 import pytest
 import yaml
@@ -32,6 +37,7 @@ from gitrepo import GIT_ENV, GitRepo, init
 
 WORKFLOW_DIR = PROJECT / ".github" / "workflows"
 WORKFLOWS = sorted(WORKFLOW_DIR.glob("*.yml"))
+ACTION = PROJECT / "action.yml"
 BASE_SHA = "github.event.pull_request.base.sha"
 PR_TRIGGERS = {"pull_request", "pull_request_target"}
 # Events whose runs a pull request (or its author, from a fork) can set off.
@@ -90,7 +96,10 @@ INSTALLERS = (("pip", "install"), ("pip3", "install"), ("python", "-m", "pip", "
 INSTALL_VALUE_OPTIONS = {"-r", "--requirement", "-c", "--constraint", "-e", "--editable"}
 OTHER_VALUE_OPTIONS = {"-t", "--target", "--prefix", "--root", "-i", "--index-url", "--extra-index-url", "-f",
                        "--find-links", "--python", "--src", "--upgrade-strategy", "--progress-bar", "--cache-dir"}
-SEPARATORS = {"&&", "||", ";", "|", "&", "(", ")", ";;"}
+CONTROL = set("();&|")  # a word made only of these separates commands: `&&`, `;`, `|`, `;;`, `);` ...
+ACTION_PATH = ("$GITHUB_ACTION_PATH", "${GITHUB_ACTION_PATH}")
+# A requirement pinned to one version: name[extras]==version (the version may come from env).
+PINNED = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]*\])?==[^\s;<>=!~,@]+")
 
 
 def checkouts(job: dict) -> list[dict]:
@@ -114,10 +123,19 @@ def checkout_path(step: dict) -> str:
 
 
 def trusted(step: dict) -> bool:
-    """A checkout of the pull request's base commit: merged, reviewed code. `base.sha || github.sha`
-    counts (github.sha only where there is no pull request); `head.sha || base.sha` does not."""
-    found = EXPR.fullmatch(str((step.get("with") or {}).get("ref", "")).strip())
-    return bool(found) and found.group(1).split("||")[0].strip() == BASE_SHA
+    """A checkout of the pull request's base commit (of this repository): merged, reviewed code.
+    `base.sha || github.sha` counts (github.sha only where there is no pull request);
+    `head.sha || base.sha` does not."""
+    options = step.get("with") or {}
+    found = EXPR.fullmatch(str(options.get("ref", "")).strip())
+    return bool(found) and found.group(1).split("||")[0].strip() == BASE_SHA and "repository" not in options
+
+
+def trusted_checkout(step: dict, flow: dict) -> bool:
+    """`trusted`, or, in a workflow no pull request can start (push, schedule, workflow_dispatch),
+    the default checkout: the commit the run is for, which is merged code."""
+    options = step.get("with") or {}
+    return trusted(step) or (not triggers(flow) & UNTRUSTED_TRIGGERS and not {"ref", "repository"} & set(options))
 
 
 def owner(path: str, job: dict) -> dict | None:
@@ -127,6 +145,23 @@ def owner(path: str, job: dict) -> dict | None:
     return max(found, key=lambda c: len(checkout_path(c)), default=None)
 
 
+def _strip_comment(line: str) -> str:
+    """The line up to a shell comment: `#` outside quotes, at the start of a word (`${#a[@]}` is no comment)."""
+    quote, escaped = "", False
+    for i, char in enumerate(line):
+        if escaped:
+            escaped = False
+        elif char == "\\" and quote != "'":
+            escaped = True
+        elif quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char == "#" and (i == 0 or line[i - 1].isspace()):
+            return line[:i]
+    return line
+
+
 def commands(script: str) -> list[list[str]]:
     """Shell words of each simple command of a script (lines, `&&`, `;`, `|` ...), command
     substitutions `$(...)` and backquotes included."""
@@ -134,12 +169,12 @@ def commands(script: str) -> list[list[str]]:
     lines = script.splitlines() + re.findall(r"\$\(([^()]*)\)", script) + re.findall(r"`([^`]*)`", script)
     out: list[list[str]] = []
     for line in lines:
-        lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+        lexer = shlex.shlex(_strip_comment(line), posix=True, punctuation_chars=True)
         lexer.whitespace_split = True
-        lexer.commenters = "#"
+        lexer.commenters = ""
         current: list[str] = []
         for word in lexer:
-            if word in SEPARATORS:
+            if set(word) <= CONTROL:
                 out.append(current)
                 current = []
             else:
@@ -154,7 +189,8 @@ class Install:
     targets: list[str]  # what it installs: paths and requirement names, as written
 
 
-PREFIXES = {"sudo", "env", "time", "exec", "command", "nice"}
+# Words before the command itself: `sudo -H pip ...`, `then pip ...`, `if ! pip ...`.
+PREFIXES = {"sudo", "env", "time", "exec", "command", "nice", "then", "do", "else", "elif", "if", "while", "until", "!", "{"}
 
 
 def installs(script: str) -> list[Install]:
@@ -194,14 +230,103 @@ def looks_local(target: str, job: dict) -> bool:
             or norm(plain) == "")
 
 
+def step_scripts(step: dict) -> list[str]:
+    """What a shell or interpreter runs for one step."""
+    if "run" in step:
+        return [str(step["run"])]
+    if str(step.get("uses", "")).startswith("actions/github-script@"):
+        return [str((step.get("with") or {}).get("script", ""))]
+    return []
+
+
 def scripts(flow: dict):
     """(job id, job, step, code) for every piece of a workflow that a shell or interpreter runs."""
     for job_id, job in flow["jobs"].items():
         for step in job.get("steps", []):
-            if "run" in step:
-                yield job_id, job, step, str(step["run"])
-            if str(step.get("uses", "")).startswith("actions/github-script@"):
-                yield job_id, job, step, str((step.get("with") or {}).get("script", ""))
+            for code in step_scripts(step):
+                yield job_id, job, step, code
+
+
+# --- local actions (`uses: ./X`) ------------------------------------------------------------
+
+
+def this_repository(folder: str) -> Optional[dict]:
+    """The action.yml of `folder` in a checkout of this repository (every checkout in these
+    workflows is of this repository; the trusted one is the base commit, i.e. these files)."""
+    for name in ("action.yml", "action.yaml"):
+        path = PROJECT / folder / name
+        if path.is_file():
+            return yaml.safe_load(path.read_text())
+    return None
+
+
+def action_inputs(step: dict, action: dict) -> dict[str, str]:
+    """The inputs an action step runs with: its `with:`, else each input's default."""
+    defaults = {str(name): str((spec or {}).get("default", "")) for name, spec in (action.get("inputs") or {}).items()}
+    return defaults | {str(k): str(v) for k, v in (step.get("with") or {}).items()}
+
+
+def action_expand(text: str, inputs: dict[str, str], action_path: str) -> str:
+    """`${{ inputs.x }}` and `${{ github.action_path }}` in an action step's env or working-directory."""
+    def value(m: re.Match) -> str:
+        name = m.group(1)
+        if name == "github.action_path":
+            return action_path
+        if name.startswith("inputs.") and name[len("inputs."):] in inputs:
+            return inputs[name[len("inputs."):]]
+        return m.group(0)
+    return EXPR.sub(value, text)
+
+
+def substitute(script: str, env: dict[str, str]) -> str:
+    """`$NAME` and `${NAME}` of the step's env replaced by their values, for reading the script."""
+    def value(m: re.Match) -> str:
+        name = m.group(1) or m.group(2)
+        return env[name].replace('"', "").replace("`", "") if name in env else m.group(0)
+    return re.sub(r"\$(?:\{(\w+)\}|(\w+))", value, script)
+
+
+@dataclass
+class Piece:
+    """A script of an action step, as the audit reads it in the calling workflow."""
+    step: dict   # the action's step
+    code: str    # its script, the step's env (with the inputs) substituted
+    where: str   # its working directory, relative to the workspace
+
+
+def action_pieces(step: dict, action: dict, folder: str) -> list[Piece]:
+    """The scripts of the local action at workspace `folder`, called by `step`."""
+    inputs, path = action_inputs(step, action), folder or "."
+    out = []
+    for inner in (action.get("runs") or {}).get("steps") or []:
+        env = {"GITHUB_ACTION_PATH": path} | {str(k): action_expand(str(v), inputs, path)
+                                              for k, v in (inner.get("env") or {}).items()}
+        where = norm(action_expand(str(inner.get("working-directory", "")), inputs, path))
+        out += [Piece(inner, substitute(code, env), where) for code in step_scripts(inner)]
+    return out
+
+
+def audit_action(action: dict) -> list[str]:
+    """An action's own steps: a composite action whose scripts take inputs through env and install
+    only the action itself or a pinned version, and that calls no other local action."""
+    runs = action.get("runs") or {}
+    if runs.get("using") != "composite":
+        return [f"runs.using is {runs.get('using')!r}: the audit reads composite actions only"]
+    problems = []
+    for i, step in enumerate(runs.get("steps") or []):
+        name = step.get("id") or step.get("name") or f"step {i + 1}"
+        if str(step.get("uses", "")).startswith("./"):
+            problems.append(f"{name}: calls the local action {step['uses']}, a path in the caller's workspace")
+        for code in step_scripts(step):
+            for expr in EXPR.findall(code):
+                problems.append(f"{name}: `${{{{ {expr} }}}}` is spliced into a script (script injection): pass it "
+                                "through env")
+            for inst in installs(code):
+                for target in inst.targets:
+                    if target not in ACTION_PATH and not PINNED.fullmatch(target):
+                        problems.append(f"{name}: `{inst.command}` installs {target!r}: an action installs only "
+                                        "itself ($GITHUB_ACTION_PATH) or a pinned version (name==version)")
+    return problems
 
 
 # --- the audit -----------------------------------------------------------------------------
@@ -218,7 +343,9 @@ def _writes(flow: dict) -> list[str]:
     return out
 
 
-def audit(flow: dict) -> list[str]:
+def audit(flow: dict, read_action: Callable[[str], Optional[dict]] = this_repository) -> list[str]:
+    """What a pull request could exploit in `flow`. `read_action(folder)` reads the action.yml of a
+    folder of the trusted checkout (default: this repository's files)."""
     problems: list[str] = []
     on = triggers(flow)
     from_pr = bool(on & PR_TRIGGERS)
@@ -246,6 +373,29 @@ def audit(flow: dict) -> list[str]:
                 problems.append(f"{job_id}: checkout {checkout_path(step) or '(root)'} leaves the token in .git/config "
                                 "(persist-credentials: false)")
 
+    # Local actions, in every workflow: `uses: ./X` runs X/action.yml from the workspace, i.e. the
+    # files of whatever checkout X lies in. Only the trusted checkout's action may run; it is read
+    # and its scripts join the job's for the checks below.
+    expanded: dict[str, list[Piece]] = {job_id: [] for job_id in flow["jobs"]}
+    for job_id, job in flow["jobs"].items():
+        for step in job.get("steps", []):
+            uses = str(step.get("uses", ""))
+            if not uses.startswith("./"):
+                continue
+            folder = norm(uses)
+            home = owner(folder, job)
+            if home is None or not trusted_checkout(home, flow):
+                problems.append(f"{job_id}: local action {uses} is not from a checkout of the base commit"
+                                + ("" if from_pr else " (or the default checkout of merged code)"))
+                continue  # its files are the pull request's: nothing there to read
+            inner = posixpath.relpath(folder or ".", checkout_path(home) or ".")  # the folder in that checkout
+            action = read_action("" if inner == "." else inner)
+            if action is None:
+                problems.append(f"{job_id}: local action {uses} has no action.yml")
+                continue
+            problems += [f"{job_id}: local action {uses}: {p}" for p in audit_action(action)]
+            expanded[job_id] += action_pieces(step, action, folder)
+
     if not from_pr:
         return problems
 
@@ -261,16 +411,15 @@ def audit(flow: dict) -> list[str]:
                 if a != b and a and b.startswith(a + "/"):
                     problems.append(f"{job_id}: checkout {b} lies inside checkout {a}")
 
+        # Every script of the job: the workflow's own steps, then each local action's, as read in this job.
+        pieces = [Piece(step, "\n".join(step_scripts(step)), norm(str(step.get("working-directory", ""))))
+                  for step in job.get("steps", [])] + expanded[job_id]
         trusted_install = False
-        for step in job.get("steps", []):
-            uses = str(step.get("uses", ""))
-            if uses.startswith("./") and not (owner(norm(uses), job) and trusted(owner(norm(uses), job))):
-                problems.append(f"{job_id}: local action {uses} is not from a checkout of the base commit")
-            where = norm(str(step.get("working-directory", "")))
+        for piece in pieces:
+            where = piece.where
             if where and any(where == p or where.startswith(p + "/") for p in untrusted):
                 problems.append(f"{job_id}: a step runs inside the pull request checkout ({where})")
-        for _, j, step, code in scripts({"on": flow["on"], "jobs": {job_id: job}}):
-            for inst in installs(code):
+            for inst in installs(piece.code):
                 for target in inst.targets:
                     if not looks_local(target, job):
                         continue  # a requirement from the package index
@@ -280,7 +429,7 @@ def audit(flow: dict) -> list[str]:
                                         f"the base commit ({BASE_SHA})")
                     else:
                         trusted_install = True
-            for words in commands(code):
+            for words in commands(piece.code):
                 for i, word in enumerate(words):
                     path = norm(word) if "/" in word or word in untrusted else None
                     if path is None or not any(path == p or path.startswith(p + "/") for p in untrusted if p):
@@ -293,7 +442,7 @@ def audit(flow: dict) -> list[str]:
                 for i, word in enumerate(words[1:], 1):  # python -m pr.module imports the checkout as a package
                     if words[i - 1] == "-m" and word.split(".")[0] in untrusted:
                         problems.append(f"{job_id}: `{' '.join(words)}` imports the pull request checkout")
-        runs_tiergate = any(re.search(r"(^|\s)tiergate\s", c) for _, _, _, c in scripts({"jobs": {job_id: job}}))
+        runs_tiergate = any(re.search(r"(^|\s)tiergate\s", p.code) for p in pieces)
         if runs_tiergate and not trusted_install:
             problems.append(f"{job_id}: runs tiergate without installing it from a checkout of the base commit")
     return problems
@@ -307,14 +456,19 @@ def test_every_workflow_audits_clean(path):
     assert audit(load(path.read_text())) == []
 
 
+def test_the_action_audits_clean():
+    assert audit_action(yaml.safe_load(ACTION.read_text())) == []
+
+
 def test_no_workflow_uses_pull_request_target():
     for path in WORKFLOWS:
         assert "pull_request_target" not in triggers(load(path.read_text())), path.name
 
 
 def test_privileged_and_merged_code_workflows_cannot_be_started_by_a_pull_request():
-    """export publishes what routers load and the review holds issues: write; both run `pip install .`
-    of their checkout, which is safe only because that checkout is merged code."""
+    """export publishes what routers load and the review holds issues: write; both install tiergate
+    from their checkout (`pip install .`, the action of `./`), which is safe only because that
+    checkout is merged code."""
     assert triggers(load((WORKFLOW_DIR / "export.yml").read_text())) == {"push"}
     assert triggers(load((WORKFLOW_DIR / "quarterly-review.yml").read_text())) == {"schedule", "workflow_dispatch"}
     for path in WORKFLOWS:
@@ -335,56 +489,81 @@ def test_the_audit_catches_the_original_policy_gate():
 
 
 GATE = (WORKFLOW_DIR / "policy-gate.yml").read_text()
+VALIDATE = (WORKFLOW_DIR / "validate.yml").read_text()
 EXPORT = (WORKFLOW_DIR / "export.yml").read_text()
 REVIEW = (WORKFLOW_DIR / "quarterly-review.yml").read_text()
-INSTALL_STEP = "run: pip install ./trusted"
+ACTION_TEXT = ACTION.read_text()
+GATE_STEP = "      - name: tiergate check ("  # the step that calls the base commit's action
+REVIEW_STEP = "      - name: Open or update"
+USES_TRUSTED = "uses: ./trusted\n"
+BASE_REF = "ref: ${{ github.event.pull_request.base.sha }}"
+
+
+def before(text: str, anchor: str, steps: str) -> str:
+    """`steps` inserted before `anchor` (unchanged without it: the test then says the attack did not apply)."""
+    return text.replace(anchor, steps + anchor, 1)
+
+
+def gate_with(steps: str) -> str:
+    return before(GATE, GATE_STEP, steps)
+
+
 ATTACKS = {
-    "install the workspace root": (GATE.replace(INSTALL_STEP, "run: pip install ."), "installs '.'"),
-    "install the workspace root, slash": (GATE.replace(INSTALL_STEP, "run: pip install ./"), "installs './'"),
-    "install the pr checkout": (GATE.replace(INSTALL_STEP, "run: pip install ./pr"), "installs './pr'"),
-    "bare folder name": (GATE.replace(INSTALL_STEP, "run: pip install pr"), "installs 'pr'"),
-    "editable": (GATE.replace(INSTALL_STEP, "run: pip install -e pr"), "installs 'pr'"),
-    "editable, long option": (GATE.replace(INSTALL_STEP, "run: pip install --editable=./pr"), "installs './pr'"),
-    "python -m pip": (GATE.replace(INSTALL_STEP, "run: python -m pip install --quiet ./pr"), "installs './pr'"),
-    "python3 -m pip, full path": (GATE.replace(INSTALL_STEP, "run: /usr/bin/python3 -m pip install ./pr/"),
-                                  "installs './pr/'"),
-    "uv pip": (GATE.replace(INSTALL_STEP, "run: uv pip install --system ./pr"), "installs './pr'"),
-    "pipx": (GATE.replace(INSTALL_STEP, "run: pipx install ./pr"), "installs './pr'"),
-    "workspace expression": (GATE.replace(INSTALL_STEP, "run: pip install ${{ github.workspace }}"), "not a checkout"),
-    "workspace variable": (GATE.replace(INSTALL_STEP, 'run: pip install "$GITHUB_WORKSPACE/pr"'), "not a checkout"),
+    "install the workspace root": (gate_with("      - run: pip install .\n"), "installs '.'"),
+    "install the workspace root, slash": (gate_with("      - run: pip install ./\n"), "installs './'"),
+    "install the pr checkout": (gate_with("      - run: pip install ./pr\n"), "installs './pr'"),
+    "bare folder name": (gate_with("      - run: pip install pr\n"), "installs 'pr'"),
+    "editable": (gate_with("      - run: pip install -e pr\n"), "installs 'pr'"),
+    "editable, long option": (gate_with("      - run: pip install --editable=./pr\n"), "installs './pr'"),
+    "python -m pip": (gate_with("      - run: python -m pip install --quiet ./pr\n"), "installs './pr'"),
+    "python3 -m pip, full path": (gate_with("      - run: /usr/bin/python3 -m pip install ./pr/\n"), "installs './pr/'"),
+    "uv pip": (gate_with("      - run: uv pip install --system ./pr\n"), "installs './pr'"),
+    "pipx": (gate_with("      - run: pipx install ./pr\n"), "installs './pr'"),
+    "inside an if": (gate_with('      - run: if [ -n "$X" ]; then pip install ./pr; fi\n'), "installs './pr'"),
+    "after a ${#...}": (gate_with('      - run: echo ${#PATH}; pip install ./pr\n'), "installs './pr'"),
+    "workspace expression": (gate_with("      - run: pip install ${{ github.workspace }}\n"), "not a checkout"),
+    "workspace variable": (gate_with('      - run: pip install "$GITHUB_WORKSPACE/pr"\n'), "not a checkout"),
     "trusted, then the pr's requirements": (
-        GATE.replace(INSTALL_STEP, "run: pip install ./trusted && pip install -r pr/requirements.txt"),
+        gate_with("      - run: pip install ./trusted && pip install -r pr/requirements.txt\n"),
         "installs 'pr/requirements.txt'"),
+    "tiergate without the action": (
+        GATE.split(GATE_STEP)[0] + '      - run: tiergate check --repo pr --base "origin/$BASE_REF"\n'
+                                   "        env:\n          BASE_REF: ${{ github.base_ref }}\n",
+        "runs tiergate without installing it from a checkout of the base commit"),
     "head first, base as fallback": (
-        GATE.replace("ref: ${{ github.event.pull_request.base.sha }}",
-                     "ref: ${{ github.event.pull_request.head.sha || github.event.pull_request.base.sha }}"),
-        "installs './trusted'"),
-    "python -m of the pr": (GATE.replace("run: tiergate check", "run: python -m pr.src.tiergate --version; tiergate check"),
-                            "imports the pull request checkout"),
+        GATE.replace(BASE_REF, "ref: ${{ github.event.pull_request.head.sha || github.event.pull_request.base.sha }}"),
+        "local action ./trusted is not from a checkout of the base commit"),
     "the 'trusted' checkout is the head": (
-        GATE.replace("ref: ${{ github.event.pull_request.base.sha }}", "ref: ${{ github.event.pull_request.head.sha }}"),
-        "installs './trusted'"),
-    "the pr at the root": (GATE.replace("          path: pr\n", "").replace("--repo pr", "--repo ."),
+        GATE.replace(BASE_REF, "ref: ${{ github.event.pull_request.head.sha }}"),
+        "local action ./trusted is not from a checkout of the base commit"),
+    "the 'trusted' checkout of another repository": (
+        GATE.replace(BASE_REF, BASE_REF + "\n          repository: someone/tiergate"),
+        "local action ./trusted is not from a checkout of the base commit"),
+    "the pr's action": (GATE.replace(USES_TRUSTED, "uses: ./pr\n"), "local action ./pr is not from a checkout"),
+    "the pr's action, by a detour": (GATE.replace(USES_TRUSTED, "uses: ./trusted/../pr\n"),
+                                     "local action ./trusted/../pr is not from a checkout"),
+    "the workspace root's action": (GATE.replace(USES_TRUSTED, "uses: ./\n"), "local action ./ is not from a checkout"),
+    "validate with the subject's action": (VALIDATE.replace(USES_TRUSTED, "uses: ./subject\n"),
+                                           "local action ./subject is not from a checkout"),
+    "python -m of the pr": (gate_with("      - run: python -m pr.src.tiergate --version\n"),
+                            "imports the pull request checkout"),
+    "the pr at the root": (GATE.replace("          path: pr\n", "").replace("working-directory: pr", "working-directory: ."),
                            "checkout at the workspace root"),
-    "trusted inside the pr": (GATE.replace("path: trusted", "path: pr/trusted").replace("./trusted", "./pr/trusted"),
+    "trusted inside the pr": (GATE.replace("path: trusted", "path: pr/trusted").replace(USES_TRUSTED, "uses: ./pr/trusted\n"),
                               "lies inside checkout pr"),
     "pull_request_target": (GATE.replace("  pull_request:\n", "  pull_request_target:\n"), "pwn request"),
-    "base_ref spliced": (GATE.replace('"origin/$BASE_REF"', '"origin/${{ github.base_ref }}"'), "spliced"),
-    "head_ref spliced": (GATE.replace("--format github", "--format github --as-of \"${{ github.head_ref }}\""), "spliced"),
-    "event title spliced": (GATE.replace("run: tiergate check", 'run: echo "${{ github.event.pull_request.title }}"; tiergate check'),
-                            "spliced"),
-    "inputs spliced": (REVIEW.replace('if [ -n "$AS_OF" ]', 'if [ -n "${{ inputs.as_of }}" ]'), "`${{ inputs.as_of }}` is spliced"),
+    "base_ref spliced": (gate_with('      - run: tiergate validate --repo pr --as-of "${{ github.base_ref }}"\n'), "spliced"),
+    "head_ref spliced": (gate_with('      - run: echo "${{ github.head_ref }}"\n'), "spliced"),
+    "event title spliced": (gate_with('      - run: echo "${{ github.event.pull_request.title }}"\n'), "spliced"),
+    "inputs spliced": (before(REVIEW, REVIEW_STEP, '      - run: echo "${{ inputs.as_of }}"\n'),
+                       "`${{ inputs.as_of }}` is spliced"),
     "token persisted": (GATE.replace("persist-credentials: false", "persist-credentials: true", 1), "leaves the token"),
     "token persisted by default": (GATE.replace("          persist-credentials: false\n", "", 1), "leaves the token"),
-    "run from the pr": (GATE.replace("run: tiergate check --repo pr", "run: cd pr && tiergate check --repo ."),
-                        "`cd pr`"),
-    "a script of the pr": (GATE.replace("run: tiergate check", "run: bash pr/scripts/setup.sh && tiergate check"),
-                           "pr/scripts/setup.sh"),
-    "python -m inside the pr": (GATE.replace("      - name: tiergate check\n",
-                                             "      - run: python -m tiergate --version\n        working-directory: pr\n"
-                                             "      - name: tiergate check\n"), "runs inside the pull request checkout"),
-    "a local action of the pr": (GATE.replace("      - uses: actions/setup-python@v5\n",
-                                              "      - uses: ./pr/.github/actions/setup\n      - uses: actions/setup-python@v5\n"),
+    "run from the pr": (gate_with("      - run: cd pr && tiergate validate --repo .\n"), "`cd pr`"),
+    "a script of the pr": (gate_with("      - run: bash pr/scripts/setup.sh\n"), "pr/scripts/setup.sh"),
+    "python -m inside the pr": (gate_with("      - run: python -m tiergate --version\n        working-directory: pr\n"),
+                                "runs inside the pull request checkout"),
+    "a local action of the pr": (gate_with("      - uses: ./pr/.github/actions/setup\n"),
                                  "local action ./pr/.github/actions/setup"),
     "write token": (GATE.replace("  contents: read\n", "  contents: write\n"), "holds ['workflow: contents: write']"),
     "default token": (GATE.replace("permissions:\n  contents: read\n", ""), "no workflow-level `permissions`"),
@@ -392,15 +571,62 @@ ATTACKS = {
     "review on pull requests": (REVIEW.replace("\non:\n", "\non:\n  pull_request:\n", 1), "yet holds"),
     "review from workflow_run": (REVIEW.replace("\non:\n", "\non:\n  workflow_run:\n    workflows: [policy-gate]\n", 1),
                                  "triggered by ['workflow_run'] yet holds"),
+    "review's action from another ref": (
+        REVIEW.replace("      - uses: actions/checkout@v4\n        with:\n",
+                       "      - uses: actions/checkout@v4\n        with:\n          ref: ${{ inputs.as_of }}\n"),
+        "local action ./ is not from a checkout of the base commit (or the default checkout of merged code)"),
 }
 
 
 @pytest.mark.parametrize("name", ATTACKS)
 def test_each_attack_on_the_workflows_is_caught(name):
     text, expected = ATTACKS[name]
-    assert text not in (GATE, EXPORT, REVIEW), "the attack did not apply"
+    assert text not in (GATE, VALIDATE, EXPORT, REVIEW), "the attack did not apply"
     problems = audit(load(text))
     assert any(expected in p for p in problems), problems
+
+
+RUN_STEP_ENV = "        ARGS: ${{ inputs.args }}\n"
+INSTALL_ENV = "        TIERGATE_VERSION: ${{ inputs.tiergate-version }}\n"
+SCRIPT_START = "        read -r -a extra <<< \"$ARGS\"\n"
+# Attacks on the action the gate calls (the base commit's action.yml, as a pull request would like it
+# to be once merged): each is caught in the action itself, or in the gate that calls it.
+ACTION_ATTACKS = {
+    "install the workspace": (ACTION_TEXT.replace('"$GITHUB_ACTION_PATH"', '"$GITHUB_WORKSPACE"'),
+                              "installs '$GITHUB_WORKSPACE': an action installs only itself"),
+    "install the current directory": (ACTION_TEXT.replace('"$GITHUB_ACTION_PATH"', "."), "installs '.', which is not a checkout"),
+    "install the working directory": (
+        ACTION_TEXT.replace(INSTALL_ENV, INSTALL_ENV + "        REPO_DIR: ${{ inputs.working-directory }}\n")
+        .replace('"$GITHUB_ACTION_PATH"', '"$REPO_DIR"'),
+        "`python -m pip install --disable-pip-version-check pr` installs 'pr', which is not a checkout"),
+    "an unpinned version": (ACTION_TEXT.replace('"tiergate==$TIERGATE_VERSION"', '"tiergate>=$TIERGATE_VERSION"'),
+                            "an action installs only itself ($GITHUB_ACTION_PATH) or a pinned version"),
+    "a url": (ACTION_TEXT.replace('"tiergate==$TIERGATE_VERSION"', '"tiergate @ git+https://example.com/x"'),
+              "an action installs only itself"),
+    "inputs spliced": (ACTION_TEXT.replace('tiergate validate --repo "$REPO_DIR"',
+                                           'tiergate validate --repo "${{ inputs.working-directory }}"'),
+                       "`${{ inputs.working-directory }}` is spliced into a script"),
+    "run inside the working directory": (
+        ACTION_TEXT.replace(RUN_STEP_ENV, RUN_STEP_ENV + "      working-directory: ${{ inputs.working-directory }}\n"),
+        "a step runs inside the pull request checkout (pr)"),
+    "run a script of the data": (ACTION_TEXT.replace(SCRIPT_START, SCRIPT_START + '        bash "$REPO_DIR/scripts/setup.sh"\n'),
+                                 "uses the pull request checkout pr/scripts/setup.sh"),
+    "import the data": (ACTION_TEXT.replace(SCRIPT_START, SCRIPT_START + '        python -m "$REPO_DIR.src.tiergate"\n'),
+                        "imports the pull request checkout"),
+    "a nested local action": (ACTION_TEXT.replace("- uses: actions/setup-python@v5", "- uses: ./pr/.github/actions/setup"),
+                              "calls the local action ./pr/.github/actions/setup"),
+    "not composite": (ACTION_TEXT.replace("using: composite", "using: node20"), "composite actions only"),
+}
+
+
+@pytest.mark.parametrize("name", ACTION_ATTACKS)
+def test_each_attack_on_the_action_is_caught(name):
+    text, expected = ACTION_ATTACKS[name]
+    assert text != ACTION_TEXT, "the attack did not apply"
+    action = yaml.safe_load(text)
+    problems = audit(load(GATE), read_action=lambda folder: action if folder == "" else None)
+    assert any(expected in p for p in problems), problems
+    assert all(f"policy-gate: local action ./trusted: {p}" in problems for p in audit_action(action))
 
 
 def test_the_legitimate_gate_reads_the_pull_request_with_full_history():
@@ -410,14 +636,18 @@ def test_the_legitimate_gate_reads_the_pull_request_with_full_history():
     pr, base = checkouts(flow["jobs"]["policy-gate"])
     assert pr["with"] == {"path": "pr", "fetch-depth": 0, "persist-credentials": False}  # the merge commit, all history
     assert base["with"] == {"ref": "${{ github.event.pull_request.base.sha }}", "path": "trusted", "persist-credentials": False}
-    assert [i.targets for s in steps if "run" in s for i in installs(s["run"])] == [["./trusted"]]
-    gate = steps[-1]
-    assert gate["run"] == 'tiergate check --repo pr --base "origin/$BASE_REF" --format github'
-    assert gate["env"] == {"BASE_REF": "${{ github.base_ref }}"}
-    validate = load((WORKFLOW_DIR / "validate.yml").read_text())["jobs"]["validate"]
+    assert len(steps) == 3 and not any("run" in s for s in steps)  # no install or tiergate of its own
+    assert steps[-1]["uses"] == "./trusted" and steps[-1]["with"] == {"command": "check", "working-directory": "pr"}
+    pieces = action_pieces(steps[-1], this_repository(""), "trusted")
+    assert [i.targets for p in pieces for i in installs(p.code)] == [["tiergate=="], ["trusted"]]  # the base commit
+    assert 'tiergate check --repo "pr" --base "$base" --format "github"' in pieces[-1].code  # origin/$GITHUB_BASE_REF
+    validate = load(VALIDATE)["jobs"]["validate"]
     subject, base = checkouts(validate)
     assert "ref" not in subject["with"] and base["with"]["ref"] == "${{ github.event.pull_request.base.sha || github.sha }}"
-    assert any("tiergate validate --repo subject" in s.get("run", "") for s in validate["steps"])
+    uses = [s for s in validate["steps"] if "uses" in s and not s["uses"].startswith("actions/")]
+    assert [{k: v for k, v in s.items() if k != "name"} for s in uses] == [
+        {"uses": "./trusted", "with": {"command": "validate", "working-directory": "subject"}}]
+    assert not any(installs(s.get("run", "")) for s in validate["steps"])
 
 
 def test_the_install_parser_reads_what_pip_would_install():
@@ -426,6 +656,9 @@ def test_the_install_parser_reads_what_pip_would_install():
     assert [i.targets for i in installs("pip install --target /tmp/x --index-url https://x/simple tiergate==1")] == \
         [["tiergate==1"]]
     assert installs("echo pip install ./pr # a comment") == []
+    assert [i.targets for i in installs('if [ -n "$V" ]; then pip install "t==$V"; else pip install ./a; fi')] == \
+        [["t==$V"], ["./a"]]
+    assert [i.targets for i in installs('echo "${#a[@]} # not a comment"; pip install ./pr')] == [["./pr"]]
 
 
 # --- running the jobs ----------------------------------------------------------------------
@@ -433,7 +666,8 @@ def test_the_install_parser_reads_what_pip_would_install():
 
 @dataclass
 class Event:
-    """What GitHub would put in the expression context for `pull_request` number 1."""
+    """What GitHub would put in the expression context and the runner's environment for
+    `pull_request` number 1."""
     origin: Path
     base_sha: str
     merge_sha: str
@@ -449,6 +683,10 @@ class Event:
 
     def expand(self, text: str) -> str:
         return EXPR.sub(lambda m: self.value(m.group(1)), text)
+
+    def runner_env(self) -> dict[str, str]:
+        return {"GITHUB_EVENT_NAME": "pull_request", "GITHUB_BASE_REF": "main", "GITHUB_HEAD_REF": "feature",
+                "GITHUB_REF": "refs/pull/1/merge", "GITHUB_SHA": self.merge_sha, "GITHUB_REPOSITORY": "acme/policy"}
 
 
 def git(*args: str, cwd: Path) -> str:
@@ -475,24 +713,87 @@ def checkout(step: dict, workspace: Path, event: Event) -> None:
     git("checkout", "-q", "--detach", sha, cwd=dest)
 
 
+# `pip`, `pip3`, `python -m pip` during an install step: records what the step asks to install, for
+# the harness to play afterwards; any other `python` is the real one.
+PIP_STUB = """#!{python}
+import json, os, sys
+args = sys.argv[1:]
+if os.path.basename(sys.argv[0]).startswith("python"):
+    if args[:2] != ["-m", "pip"]:
+        os.execv({python!r}, [{python!r}, *args])
+    args = args[2:]
+with open(os.environ["PIP_RECORD"], "a") as out:
+    out.write(json.dumps(args) + "\\n")
+"""
+BASH = ["bash", "--noprofile", "--norc", "-e", "-c"]  # a workflow's `run:` on Linux
+SHELLS = {"bash": ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c"]}  # `shell: bash`
+
+
 def run_job(flow: dict, job_id: str, tmp_path: Path, event: Event) -> subprocess.CompletedProcess:
     """The job's steps in order, as on a runner, up to the first that fails; returns the last run.
 
-    The test process's own tiergate stands in for `pip install ./trusted` (it is this repository's
-    code, the same as the base commit's), so that install is skipped. Any other install is played
-    for what it is: the installed folder's `src/` goes on PYTHONPATH for the later steps, so its
-    code becomes the tiergate that runs.
+    A local action (`uses: ./X`) is expanded as the runner does: X/action.yml from the workspace,
+    its inputs from `with:` and its defaults, GITHUB_ACTION_PATH set, its `run:` steps run with
+    their `env:`; `actions/setup-python` is skipped (the test's interpreter). An install step runs
+    for real with `pip` recording what it was asked to install, and each installed folder is then
+    played for what it is: its `src/` goes on PYTHONPATH for the later steps, so its code is the
+    tiergate that runs (the test process's installed tiergate stands in for the package metadata
+    and the dependencies). Installing from the package index is not played.
     """
-    workspace, bin_dir = tmp_path / "workspace", tmp_path / "bin"
+    workspace, bin_dir, pip_dir = tmp_path / "workspace", tmp_path / "bin", tmp_path / "pip-stub"
     workspace.mkdir()
     bin_dir.mkdir(exist_ok=True)
+    pip_dir.mkdir(exist_ok=True)
     stand_in = bin_dir / "tiergate"  # a console script: sys.path[0] is bin/, never the working directory
     stand_in.write_text(f"#!{sys.executable}\nfrom tiergate.cli import main\nmain()\n")
     stand_in.chmod(0o755)
+    for name in ("pip", "pip3", "python", "python3"):
+        (pip_dir / name).write_text(PIP_STUB.format(python=sys.executable))
+        (pip_dir / name).chmod(0o755)
     job = flow["jobs"][job_id]
     env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "HOME": str(tmp_path), "LANG": "C.UTF-8",
            "GITHUB_WORKSPACE": str(workspace), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
-           "GITHUB_ACTIONS": "true", "PYTHONDONTWRITEBYTECODE": "1"} | GIT_ENV  # no __pycache__ in the checkouts
+           "GITHUB_OUTPUT": str(tmp_path / "output"), "GITHUB_ACTIONS": "true",
+           "PYTHONDONTWRITEBYTECODE": "1"} | event.runner_env() | GIT_ENV  # no __pycache__ in the checkouts
+
+    def play_install(args: list[str], cwd: Path) -> None:
+        assert args[:1] == ["install"], f"the harness plays `pip install` only, not {args}"
+        for target in installs(shlex.join(["pip", *args]))[0].targets:
+            folder = cwd / re.sub(r"\[[^\]]*\]$", "", target)
+            assert folder.is_dir(), f"the harness does not install {target!r} (from the package index or a file)"
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(folder.resolve() / "src"), env.get("PYTHONPATH")]))
+
+    def run(code: str, step_env: dict[str, str], cwd: Path, shell: list[str]) -> subprocess.CompletedProcess:
+        record = tmp_path / "pip-record"
+        record.write_text("")
+        if installs(code):
+            step_env = step_env | {"PATH": f"{pip_dir}{os.pathsep}{step_env['PATH']}", "PIP_RECORD": str(record)}
+        done = subprocess.run([*shell, code], cwd=cwd, env=step_env, capture_output=True, text=True, timeout=120)
+        if done.returncode == 0:
+            for line in record.read_text().splitlines():
+                play_install(json.loads(line), cwd)
+        return done
+
+    def run_action(step: dict) -> subprocess.CompletedProcess:
+        folder = workspace / norm(str(step["uses"]))
+        action = yaml.safe_load((folder / "action.yml").read_text())
+        assert action["runs"]["using"] == "composite", "the harness plays composite actions only"
+        inputs = {name: event.expand(value) for name, value in action_inputs(step, action).items()}
+        outer = {k: event.expand(str(v)) for k, v in (step.get("env") or {}).items()}  # the caller's env: reaches every step
+        done = None
+        for inner in action["runs"]["steps"]:
+            uses = str(inner.get("uses", ""))
+            if uses.startswith("actions/setup-python@"):
+                continue  # the test's interpreter
+            assert "run" in inner and "${{" not in inner["run"], f"the harness does not play {uses or inner['run']}"
+            inner_env = {k: event.expand(action_expand(str(v), inputs, str(folder))) for k, v in (inner.get("env") or {}).items()}
+            cwd = workspace / norm(action_expand(str(inner.get("working-directory", "")), inputs, str(folder)))
+            done = run(inner["run"], env | outer | {"GITHUB_ACTION_PATH": str(folder)} | inner_env, cwd, SHELLS[inner["shell"]])
+            if done.returncode != 0:
+                break
+        assert done is not None
+        return done
+
     done = None
     for step in job["steps"]:
         uses = str(step.get("uses", ""))
@@ -501,21 +802,13 @@ def run_job(flow: dict, job_id: str, tmp_path: Path, event: Event) -> subprocess
             continue
         if uses.startswith("actions/setup-python@"):
             continue  # the test's interpreter
-        assert "run" in step, f"the harness does not play {uses}"
-        found = installs(step["run"])
-        if found:
-            assert len(found) == len(commands(step["run"])), "the harness plays install steps that only install"
-            for target in (t for i in found for t in i.targets):
-                home = owner(norm(target), job)
-                if home is not None and trusted(home):
-                    continue  # stand-in: the test's tiergate is the trusted code
-                folder = workspace / norm(event.expand(target))
-                env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(folder / "src"), env.get("PYTHONPATH")]))
-            continue
-        step_env = env | {k: event.expand(str(v)) for k, v in (step.get("env") or {}).items()}
-        cwd = workspace / norm(str(step.get("working-directory", "")))
-        done = subprocess.run(["bash", "--noprofile", "--norc", "-e", "-c", event.expand(step["run"])], cwd=cwd,
-                              env=step_env, capture_output=True, text=True, timeout=120)
+        if uses.startswith("./"):
+            done = run_action(step)
+        else:
+            assert "run" in step, f"the harness does not play {uses}"
+            step_env = env | {k: event.expand(str(v)) for k, v in (step.get("env") or {}).items()}
+            cwd = workspace / norm(str(step.get("working-directory", "")))
+            done = run(event.expand(step["run"]), step_env, cwd, BASH)
         if done.returncode != 0:
             break
     assert done is not None
@@ -523,10 +816,10 @@ def run_job(flow: dict, job_id: str, tmp_path: Path, event: Event) -> subprocess
 
 
 def _repository(tmp_path: Path) -> GitRepo:
-    """main: the example policy plus tiergate's own source, as in this repository."""
+    """main: the example policy plus tiergate's own source and action, as in this repository."""
     root = tmp_path / "origin"
     root.mkdir()
-    for part in EXAMPLE_PARTS + ("pyproject.toml",):
+    for part in EXAMPLE_PARTS + ("pyproject.toml", "action.yml"):
         src = PROJECT / part
         shutil.copytree(src, root / part) if src.is_dir() else shutil.copy2(src, root / part)
     shutil.copytree(PROJECT / "src" / "tiergate", root / "src" / "tiergate",
@@ -583,12 +876,18 @@ def test_the_job_never_runs_the_pull_requests_code(tmp_path, workflow, job, rule
         assert "TG808" in done.stdout  # src/ changed: the platform owner must review
 
 
-def test_the_original_policy_gate_ran_the_attackers_engine(tmp_path):
-    """The same pull request against the gate as it was: the attacker's engine judged itself."""
+# The same pull request against gates the audit rejects: the attacker's engine judges itself.
+UNSAFE_GATES = {"the original policy-gate.yml (pip install .)": ORIGINAL_POLICY_GATE,
+                "the pull request's action (uses: ./pr)": GATE.replace(USES_TRUSTED, "uses: ./pr\n")}
+
+
+@pytest.mark.parametrize("name", UNSAFE_GATES)
+def test_an_unsafe_gate_runs_the_attackers_engine(tmp_path, name):
+    assert audit(load(UNSAFE_GATES[name])), "the audit must reject it"
     repo, marker = _repository(tmp_path), tmp_path / "pwned"
     _attack(repo, marker)
     event = _open_pull_request(repo)
-    done = run_job(load(ORIGINAL_POLICY_GATE), "policy-gate", tmp_path, event)
+    done = run_job(load(UNSAFE_GATES[name]), "policy-gate", tmp_path, event)
     assert marker.exists() and done.returncode == 0, done.stdout + done.stderr
 
 
@@ -604,5 +903,6 @@ def test_an_honest_pull_request_passes(tmp_path, workflow, job, touch_src):
     assert done.returncode == 0, done.stdout + done.stderr
     if job == "policy-gate":
         assert ("TG808" in done.stdout) == touch_src
+        assert (tmp_path / "output").read_text().splitlines()[-3:] == ["result=pass", "errors=0", f"warnings={int(touch_src)}"]
     else:  # the last step: schemas/ compared only when src/ is the base's
         assert ("::notice::src/ differs from the base commit" in done.stdout) == touch_src
