@@ -206,11 +206,14 @@ def lowest_tier_miss(policy: Policy, contract: Contract, now: dt.datetime) -> Op
     best: Optional[tuple[dt.datetime, Miss]] = None
     for ref in contract.evidence.failing:
         try:
+            header = policy.evidence.resolve(ref, verify=False).artifact  # only the lowest tier's run is needed
+            if header is None or header.tier != lowest:
+                continue
             info = policy.evidence.resolve(ref)
         except LoadError:
             continue
         art, score = info.artifact, info.score
-        if not info.intact or art is None or score is None or art.tier != lowest:
+        if not info.intact or art is None or score is None:
             continue
         if not valid(judge(info, claim, policy.evidence.runs(art.task, art.tier, art.model))):
             continue

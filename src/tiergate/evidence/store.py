@@ -142,6 +142,7 @@ class EvidenceStore:
         self._datasets: OrderedDict[str, Dataset | LoadError] = OrderedDict()
         self._versions: dict[str, Optional[str]] = {}
         self._runs: dict[tuple[str, str, str], list[ArtifactInfo]] = {}
+        self._headers: dict[str, ArtifactInfo] = {}  # parsed, not yet verified
 
     def loaded(self) -> list[ArtifactInfo]:
         return list(self._artifacts.values())
@@ -161,24 +162,35 @@ class EvidenceStore:
                 self._versions[eval_set] = None
         return self._versions[eval_set]
 
-    def resolve(self, ref: str) -> ArtifactInfo:
+    def resolve(self, ref: str, verify: bool = True) -> ArtifactInfo:
         """The artifact a contract links as ``ref``: normalised, confined to evals/, loaded once.
 
         The one way a link becomes an artifact. Raises LoadError when the reference itself is
         unusable (outside evals/, escaping, missing); the artifact's own problems are findings.
+        ``verify=False`` reads only the artifact file (what it claims), not its records: for a
+        caller that picks among links by their tier before paying for the one it uses.
         """
         path = check_ref(ref, EVALS)
-        if path not in self._artifacts and not self.tree.exists(path):
+        if path not in self._artifacts and path not in self._headers and not self.tree.exists(path):
             raise LoadError(MISSING, f"artifact {path} does not exist; check the path or record the run")
-        return self.artifact(path)
+        return self.artifact(path) if verify else self._header(path)
 
     def artifact(self, path: str) -> ArtifactInfo:
-        """Load (once) the artifact at a normalised repository path."""
+        """Load (once) and verify the artifact at a normalised repository path."""
         if path not in self._artifacts:
-            info = self._artifacts[path] = self._load_artifact(path)
+            info = self._artifacts[path] = self._headers.pop(path, None) or self._parse(path)
+            if info.artifact is not None and info.doc is not None:
+                info.findings.extend(self._integrity(info.artifact, info.doc, info))
             if info.intact and info.artifact is not None:
                 self._runs.setdefault((info.artifact.task, info.artifact.tier, info.artifact.model), []).append(info)
         return self._artifacts[path]
+
+    def _header(self, path: str) -> ArtifactInfo:
+        if path in self._artifacts:
+            return self._artifacts[path]
+        if path not in self._headers:
+            self._headers[path] = self._parse(path)
+        return self._headers[path]
 
     def dataset(self, path: str) -> Dataset:
         if path in self._datasets:
@@ -206,7 +218,8 @@ class EvidenceStore:
         expected = {key: row.get("expected") for key, row in zip(ids, rows)}
         return Dataset(path, sha256_hex(raw), expected, list(expected), b"\r\n" in raw)
 
-    def _load_artifact(self, path: str) -> ArtifactInfo:
+    def _parse(self, path: str) -> ArtifactInfo:
+        """The artifact file alone: its document and model, or why not (no records read)."""
         info = ArtifactInfo(path)
         try:
             info.doc = parse_yaml(self.tree.read(path, MAX_YAML_BYTES), path)
@@ -217,8 +230,6 @@ class EvidenceStore:
             info.artifact = info.doc.validated(Artifact)
         except ValidationError as err:
             info.findings.extend(schema_findings(err, info.doc))
-            return info
-        info.findings.extend(self._integrity(info.artifact, info.doc, info))
         return info
 
     def _integrity(self, art: Artifact, doc: Document, info: ArtifactInfo) -> list[Finding]:
