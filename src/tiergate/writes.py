@@ -19,7 +19,7 @@ import os
 import stat
 import tempfile
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 from tiergate.errors import TierGateError
 
@@ -139,21 +139,7 @@ def atomic_write(path: Path, text: str, inside: Optional[Path] = None, create_fo
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=TEMP_PREFIX, suffix=".tmp")
     except OSError as err:
         raise TierGateError(f"cannot write {shown}: {err.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fchmod(handle.fileno(), mode)
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException as err:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(err, OSError):
-            raise TierGateError(f"cannot write {shown}: {err.strerror or err}") from None
-        raise
+    _fill(fd, data, Path(tmp), shown, mode, then=lambda: os.replace(tmp, target))
     _sync_folder(target.parent)
 
 
@@ -172,17 +158,28 @@ def write_new(path: Path, data: bytes, inside: Path, create_folders: bool = True
         raise TierGateError(f"cannot write {shown}: it already exists, and new files never replace anything") from None
     except OSError as err:
         raise TierGateError(f"cannot write {shown}: {err.strerror}") from None
+    _fill(fd, data, target, shown)
+    _sync_folder(target.parent)
+
+
+def _fill(fd: int, data: bytes, created: Path, shown: str, mode: Optional[int] = None,
+          then: Optional[Callable[[], None]] = None) -> None:
+    """Write ``data`` to the new file ``fd`` (``created``), synced to disk, then ``then``; on any error
+    the file this call created is removed and the error is one TierGateError line."""
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
+            if mode is not None:
+                os.fchmod(handle.fileno(), mode)
             os.fsync(handle.fileno())
+        if then is not None:
+            then()
     except BaseException as err:
         try:
-            os.unlink(target)
+            os.unlink(created)
         except OSError:
             pass
         if isinstance(err, OSError):
             raise TierGateError(f"cannot write {shown}: {err.strerror or err}") from None
         raise
-    _sync_folder(target.parent)
