@@ -56,3 +56,13 @@ def test_a_changed_byte_late_in_the_file_breaks_the_pin(repo, capsys):
     repo.write("evals/x/big.records.jsonl", repo.read("evals/x/big.records.jsonl").replace('"r059998", "output": "a"', '"r059998", "output": "b"'))
     run = cli(capsys, "validate", "--repo", str(repo.root), "--format", "json", "--as-of", AS_OF)
     assert [f["rule"] for f in _findings(run)] == ["TG307"]
+
+
+def test_an_eval_set_repeating_an_id_is_reported_at_its_line(repo, capsys):
+    path = "evals/datasets/intent-classification.jsonl"
+    lines = repo.read(path).splitlines()
+    lines[150] = lines[7]
+    repo.write(path, "\n".join(lines) + "\n")
+    run = cli(capsys, "validate", "--repo", str(repo.root), "--format", "json", "--as-of", AS_OF)
+    found = [f for f in json.loads(run.out)["findings"] if f["rule"] == "TG316"]
+    assert found and all(f"{path}:151: eval set repeats id" in f["message"] for f in found)

@@ -55,16 +55,18 @@ def prepare_records(store: EvidenceStore, contract: Contract, raw: bytes, source
     if bad is not None:
         raise TierGateError(f"{source}:{bad + 1}: each record needs a unique 'id' (string or integer)")
     found = coverage(dataset, ids, records, contract.slo.metric)
-    if found.missing or found.extra:
+    missing = store.missing_ids(dataset, set(map(hash, ids)), limit=len(dataset.fingerprints))
+    if missing or found.extra:
         raise TierGateError(
-            f"{source}: records must cover exactly the ids of {dataset.path}: {len(found.missing)} missing "
-            f"(e.g. {', '.join(found.missing[:3]) or '-'}), {len(found.extra)} unknown (e.g. {', '.join(found.extra[:3]) or '-'})")
+            f"{source}: records must cover exactly the ids of {dataset.path}: {len(missing)} missing "
+            f"(e.g. {', '.join(missing[:3]) or '-'}), {len(found.extra)} unknown (e.g. {', '.join(found.extra[:3]) or '-'})")
+    values = store.dataset_values(dataset.path)
     if found.disagreeing is not None:
-        key, theirs, ours = found.disagreeing
-        raise TierGateError(f"{source}: record '{key}' has expected {theirs!r}, the eval set says {ours!r}")
+        key, theirs, _ = found.disagreeing
+        raise TierGateError(f"{source}: record '{key}' has expected {theirs!r}, the eval set says {values[key]!r}")
     if needs_expected(contract.slo.metric):
         for key, record in zip(ids, records):
-            record["expected"] = dataset.expected[key]
+            record["expected"] = values[key]
     return records, dataset
 
 

@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 from pydantic import ValidationError
 
-from tiergate.metrics import RecordError, Score, Tally, needs_expected, same
+from tiergate.metrics import RecordError, Score, Tally, canonical, needs_expected
 from tiergate.findings import Finding, Rule, finding
 from tiergate.layout import EVALS
 from tiergate.loading import MAX_JSONL_BYTES, MAX_YAML_BYTES, MISSING, RECORDS_INVALID, Document, LoadError, Tree, check_ref, parse_jsonl, parse_yaml
@@ -53,9 +53,22 @@ def crlf_converted(raw: bytes, pinned: Optional[str]) -> bool:
 class Dataset:
     path: str
     sha256: str
-    expected: dict[str, Any]  # id -> expected (None when the set carries no expected values)
-    order: list[str]
+    # hash(id) -> fingerprint(expected): what coverage needs of a set, in a fraction of the memory of
+    # the values (a million-line set fits). Hashes are per process and randomly keyed, so nobody can
+    # aim a collision; the ids themselves are read again only to name missing ones in a message.
+    fingerprints: dict[int, int]
     crlf: bool = False  # holds CRLF line endings (a checkout that converted them, most likely)
+
+    def has(self, key: str) -> bool:
+        return hash(key) in self.fingerprints
+
+    def agrees(self, key: str, expected: Any) -> bool:
+        return self.fingerprints.get(hash(key)) == fingerprint(expected)
+
+
+def fingerprint(value: Any) -> int:
+    """Equal for two values exactly when canonical equality (``metrics.same``) holds, collisions aside."""
+    return hash(("s", value)) if type(value) is str else hash(("c", canonical(value)))
 
 
 @dataclass
@@ -93,24 +106,16 @@ class Coverage:
         return not self.missing and not self.extra and self.disagreeing is None
 
 
-def coverage(dataset: Dataset, ids: list[str], records: list[dict[str, Any]], metric: str, whole: bool = True) -> Coverage:
-    """The one coverage judgement: ``eval record`` refuses on it and the store reports it (TG314).
-
-    ``whole=False`` judges one batch of a streamed file: ids not in the set and disagreeing
-    expected values; which set ids are missing is only known at the end, from every batch's ids.
-    """
-    present = set(ids) if whole else set()
-    missing = [k for k in dataset.order if k not in present] if whole else []
-    extra = [k for k in ids if k not in dataset.expected]
-    if missing or extra or not needs_expected(metric):
-        return Coverage(missing, extra)
-    known = dataset.expected
+def coverage(dataset: Dataset, ids: list[str], records: list[dict[str, Any]], metric: str) -> Coverage:
+    """The one coverage judgement for one batch of records: ids not in the set, and the first
+    disagreeing expected value. ``eval record`` refuses on it and the store reports it (TG314);
+    which set ids are missing follows from every batch's ids (``Dataset.fingerprints``)."""
+    extra = [k for k in ids if not dataset.has(k)]
+    if extra or not needs_expected(metric):
+        return Coverage([], extra)
     for key, record in zip(ids, records):
-        if "expected" not in record:
-            continue
-        theirs, ours = record["expected"], known[key]
-        if not ((theirs == ours) if type(theirs) is str and type(ours) is str else same(theirs, ours)):
-            return Coverage([], [], (key, theirs, ours))
+        if "expected" in record and not dataset.agrees(key, record["expected"]):
+            return Coverage([], [], (key, record["expected"], None))
     return Coverage([], [])
 
 
@@ -208,15 +213,41 @@ class EvidenceStore:
         return value
 
     def _load_dataset(self, path: str) -> Dataset:
-        raw = self.tree.read(path, MAX_JSONL_BYTES)
-        rows = parse_jsonl(raw)
-        ids, bad = record_ids(rows)
-        if bad is not None:
+        """The set's version and fingerprints, streamed: a large set is never held as values."""
+        hasher, crlf, prints, line = hashlib.sha256(), False, {}, 0
+        for chunk in self.tree.stream(path, MAX_JSONL_BYTES):
+            hasher.update(chunk)
+            crlf = crlf or b"\r\n" in chunk
+            rows = parse_jsonl(chunk)
+            ids, bad = record_ids(rows)
+            piece = {hash(key): fingerprint(row.get("expected")) for key, row in zip(ids, rows)}
+            if bad is None and len(piece) == len(rows) and prints.keys().isdisjoint(piece):
+                prints.update(piece)
+                line += chunk.count(b"\n")
+                continue
+            if bad is None:  # a repeat with an earlier piece, or within this one
+                seen = set(prints)
+                bad = next(i for i, key in enumerate(ids) if hash(key) in seen or seen.add(hash(key)))  # type: ignore[func-returns-value]
             key = record_id(rows[bad])
             why = "eval set line needs an 'id' (string or integer)" if key is None else f"eval set repeats id '{key}'"
-            raise LoadError(RECORDS_INVALID, why, bad + 1)
-        expected = {key: row.get("expected") for key, row in zip(ids, rows)}
-        return Dataset(path, sha256_hex(raw), expected, list(expected), b"\r\n" in raw)
+            raise LoadError(RECORDS_INVALID, why, line + bad + 1)
+        return Dataset(path, hasher.hexdigest(), prints, crlf)
+
+    def dataset_values(self, path: str) -> dict[str, Any]:
+        """id -> expected, in file order: for ``eval record``, which writes the set's values into records."""
+        rows = parse_jsonl(self.tree.read(path, MAX_JSONL_BYTES))
+        ids, _ = record_ids(rows)
+        return {key: row.get("expected") for key, row in zip(ids, rows)}
+
+    def missing_ids(self, dataset: Dataset, present: set[int], limit: int = 3) -> list[str]:
+        """The first ``limit`` ids of the set (in file order) not among ``present`` hashes: for a message."""
+        out: list[str] = []
+        for chunk in self.tree.stream(dataset.path, MAX_JSONL_BYTES):
+            ids, _ = record_ids(parse_jsonl(chunk))
+            out += [k for k in ids if hash(k) not in present][: limit - len(out)]
+            if len(out) >= limit:
+                break
+        return out
 
     def _parse(self, path: str) -> ArtifactInfo:
         """The artifact file alone: its document and model, or why not (no records read)."""
@@ -239,7 +270,7 @@ class EvidenceStore:
             records_path = check_ref(art.records.path, EVALS)
             dataset = self._pinned_set(art)
             chunks = self.tree.stream(records_path, MAX_JSONL_BYTES)
-            run = _Pass(art.metric, dataset)
+            run = _Pass(art.metric, dataset, self)
             for chunk in chunks:
                 run.feed(chunk)
         except LoadError as err:
@@ -269,7 +300,8 @@ class EvidenceStore:
         try:
             dataset = self.dataset(check_ref(art.eval_set.path, EVALS))
         except LoadError as err:
-            raise _SetProblem(err.rule, ("eval_set", "path"), f"eval set {art.eval_set.path}: {err.message}") from None
+            at = f":{err.line}" if err.line else ""
+            raise _SetProblem(err.rule, ("eval_set", "path"), f"eval set {art.eval_set.path}{at}: {err.message}") from None
         if dataset.sha256 == art.eval_set.sha256:
             return dataset
         if dataset.crlf and crlf_converted(self.tree.read(dataset.path, MAX_JSONL_BYTES), art.eval_set.sha256):
@@ -290,7 +322,8 @@ class _Pass:
     """One pass over a records file: its sha256 (and the LF-only one, for converted line endings),
     the metric's tally, unique ids, and coverage of the eval set it ran on."""
 
-    def __init__(self, metric: str, dataset: Optional[Dataset]) -> None:
+    def __init__(self, metric: str, dataset: Optional[Dataset], store: "EvidenceStore") -> None:
+        self.store = store
         self.hasher, self.lf_hasher = hashlib.sha256(), hashlib.sha256()
         self.crlf = False
         self.tally = Tally(metric)
@@ -344,7 +377,7 @@ class _Pass:
         self.seen |= hashes
         if self.dataset is None or self.duplicate:
             return
-        found = coverage(self.dataset, ids, records, self.metric, whole=False)
+        found = coverage(self.dataset, ids, records, self.metric)
         self.extra += found.extra[: max(0, 3 - len(self.extra))]
         self.extra_count += len(found.extra)
         if found.disagreeing is not None and self.disagreeing is None:
@@ -356,12 +389,12 @@ class _Pass:
         dataset = self.dataset
         if dataset is None:
             return []
-        missing = [k for k in dataset.order if hash(k) not in self.seen]
+        missing = len(dataset.fingerprints.keys() - self.seen)
         extra = self.extra_count
         if missing or extra:
-            sample = sorted(missing[:3] or self.extra)[:3]
+            sample = sorted(self.store.missing_ids(dataset, self.seen) if missing else self.extra)[:3]
             return [finding(COVERAGE, here, doc.line("records"),
-                            f"records must cover exactly the ids of {dataset.path}: {len(missing)} eval-set ids missing, "
+                            f"records must cover exactly the ids of {dataset.path}: {missing} eval-set ids missing, "
                             f"{extra} ids not in the set (e.g. {', '.join(sample)})")]
         if self.disagreeing is not None:
             return [finding(COVERAGE, here, doc.line("records"),
