@@ -55,7 +55,8 @@ def prepare_records(store: EvidenceStore, contract: Contract, raw: bytes, source
     if bad is not None:
         raise TierGateError(f"{source}:{bad + 1}: each record needs a unique 'id' (string or integer)")
     found = coverage(dataset, ids, records, contract.slo.metric)
-    missing = store.missing_ids(dataset, set(map(hash, ids)), limit=len(dataset.fingerprints))
+    present = set(ids)
+    missing = store.missing_ids(dataset, present.__contains__, limit=dataset.size)
     if missing or found.extra:
         raise TierGateError(
             f"{source}: records must cover exactly the ids of {dataset.path}: {len(missing)} missing "

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from pydantic import ValidationError
 
@@ -53,22 +53,37 @@ def crlf_converted(raw: bytes, pinned: Optional[str]) -> bool:
 class Dataset:
     path: str
     sha256: str
-    # hash(id) -> fingerprint(expected): what coverage needs of a set, in a fraction of the memory of
-    # the values (a million-line set fits). Hashes are per process and randomly keyed, so nobody can
-    # aim a collision; the ids themselves are read again only to name missing ones in a message.
-    fingerprints: dict[int, int]
+    # hash(id) -> slot: a 36-bit fingerprint of its expected value and its 24-bit position in the file.
+    # That is what coverage needs of a set (membership, agreement, and a bitmap of the ids seen), in a
+    # fraction of the memory of the values: a million-line set fits. Hashes are per process and
+    # randomly keyed, so nobody can aim a collision; the ids are read again only to name missing ones.
+    slots: dict[int, int]
     crlf: bool = False  # holds CRLF line endings (a checkout that converted them, most likely)
 
     def has(self, key: str) -> bool:
-        return hash(key) in self.fingerprints
+        return hash(key) in self.slots
 
     def agrees(self, key: str, expected: Any) -> bool:
-        return self.fingerprints.get(hash(key)) == fingerprint(expected)
+        slot = self.slots.get(hash(key))
+        return slot is not None and slot >> POSITION_BITS == fingerprint(expected)
+
+    def position(self, key: str) -> Optional[int]:
+        slot = self.slots.get(hash(key))
+        return None if slot is None else slot & POSITION_MASK
+
+    @property
+    def size(self) -> int:
+        return len(self.slots)
+
+
+POSITION_BITS = 24  # 16.7 million rows: past what the 64 MiB size cap lets a set hold
+POSITION_MASK = (1 << POSITION_BITS) - 1
+FINGERPRINT_MASK = (1 << 36) - 1  # with the position, 60 bits: a small int object
 
 
 def fingerprint(value: Any) -> int:
     """Equal for two values exactly when canonical equality (``metrics.same``) holds, collisions aside."""
-    return hash(("s", value)) if type(value) is str else hash(("c", canonical(value)))
+    return (hash(("s", value)) if type(value) is str else hash(("c", canonical(value)))) & FINGERPRINT_MASK
 
 
 @dataclass
@@ -109,7 +124,7 @@ class Coverage:
 def coverage(dataset: Dataset, ids: list[str], records: list[dict[str, Any]], metric: str) -> Coverage:
     """The one coverage judgement for one batch of records: ids not in the set, and the first
     disagreeing expected value. ``eval record`` refuses on it and the store reports it (TG314);
-    which set ids are missing follows from every batch's ids (``Dataset.fingerprints``)."""
+    which set ids are missing follows from every batch's ids (``Dataset.slots``)."""
     extra = [k for k in ids if not dataset.has(k)]
     if extra or not needs_expected(metric):
         return Coverage([], extra)
@@ -214,24 +229,26 @@ class EvidenceStore:
 
     def _load_dataset(self, path: str) -> Dataset:
         """The set's version and fingerprints, streamed: a large set is never held as values."""
-        hasher, crlf, prints, line = hashlib.sha256(), False, {}, 0
+        hasher, crlf, slots, line = hashlib.sha256(), False, {}, 0
         for chunk in self.tree.stream(path, MAX_JSONL_BYTES):
             hasher.update(chunk)
             crlf = crlf or b"\r\n" in chunk
             rows = parse_jsonl(chunk)
             ids, bad = record_ids(rows)
-            piece = {hash(key): fingerprint(row.get("expected")) for key, row in zip(ids, rows)}
-            if bad is None and len(piece) == len(rows) and prints.keys().isdisjoint(piece):
-                prints.update(piece)
+            first = len(slots)
+            piece = {hash(key): fingerprint(row.get("expected")) << POSITION_BITS | (first + i)
+                     for i, (key, row) in enumerate(zip(ids, rows))}
+            if bad is None and len(piece) == len(rows) and slots.keys().isdisjoint(piece):
+                slots.update(piece)
                 line += chunk.count(b"\n")
                 continue
             if bad is None:  # a repeat with an earlier piece, or within this one
-                seen = set(prints)
+                seen = set(slots)
                 bad = next(i for i, key in enumerate(ids) if hash(key) in seen or seen.add(hash(key)))  # type: ignore[func-returns-value]
             key = record_id(rows[bad])
             why = "eval set line needs an 'id' (string or integer)" if key is None else f"eval set repeats id '{key}'"
             raise LoadError(RECORDS_INVALID, why, line + bad + 1)
-        return Dataset(path, hasher.hexdigest(), prints, crlf)
+        return Dataset(path, hasher.hexdigest(), slots, crlf)
 
     def dataset_values(self, path: str) -> dict[str, Any]:
         """id -> expected, in file order: for ``eval record``, which writes the set's values into records."""
@@ -239,12 +256,12 @@ class EvidenceStore:
         ids, _ = record_ids(rows)
         return {key: row.get("expected") for key, row in zip(ids, rows)}
 
-    def missing_ids(self, dataset: Dataset, present: set[int], limit: int = 3) -> list[str]:
-        """The first ``limit`` ids of the set (in file order) not among ``present`` hashes: for a message."""
+    def missing_ids(self, dataset: Dataset, present: Callable[[str], bool], limit: int = 3) -> list[str]:
+        """The first ``limit`` ids of the set (in file order) that are not ``present``: for a message."""
         out: list[str] = []
         for chunk in self.tree.stream(dataset.path, MAX_JSONL_BYTES):
             ids, _ = record_ids(parse_jsonl(chunk))
-            out += [k for k in ids if hash(k) not in present][: limit - len(out)]
+            out += [k for k in ids if not present(k)][: limit - len(out)]
             if len(out) >= limit:
                 break
         return out
@@ -329,9 +346,11 @@ class _Pass:
         self.tally = Tally(metric)
         self.metric = metric
         self.dataset = dataset
-        # ids as their (per-process, randomly keyed) hashes: a million ids in a few tens of MB. A
-        # collision, about n^2/2^65 likely, can only make two ids look like duplicates (refused).
+        # Which ids were seen: against an in-repo set a bitmap over its rows; without one, the ids'
+        # (per-process, randomly keyed) hashes, where a collision can only make two ids look like
+        # duplicates (refused).
         self.seen: set[int] = set()
+        self.rows = bytearray((dataset.size + 7) // 8) if dataset is not None else bytearray()
         self.count = 0
         self.lines = 0
         self.duplicate = False
@@ -371,17 +390,36 @@ class _Pass:
 
     def _cover(self, records: list[dict[str, Any]]) -> None:
         ids, bad = record_ids(records)
-        hashes = set(map(hash, ids))
-        if bad is not None or len(hashes) != len(ids) or not self.seen.isdisjoint(hashes):
+        if bad is not None:
             self.duplicate = True
-        self.seen |= hashes
-        if self.dataset is None or self.duplicate:
+        if self.duplicate:
             return
+        if self.dataset is None:
+            hashes = set(map(hash, ids))
+            if len(hashes) != len(ids) or not self.seen.isdisjoint(hashes):
+                self.duplicate = True
+            self.seen |= hashes
+            return
+        rows = self.rows
+        for key in ids:
+            at = self.dataset.position(key)
+            if at is None:
+                continue  # not in the set: counted by coverage() below
+            byte, bit = divmod(at, 8)
+            if rows[byte] >> bit & 1:
+                self.duplicate = True
+                return
+            rows[byte] |= 1 << bit
         found = coverage(self.dataset, ids, records, self.metric)
         self.extra += found.extra[: max(0, 3 - len(self.extra))]
         self.extra_count += len(found.extra)
         if found.disagreeing is not None and self.disagreeing is None:
             self.disagreeing = found.disagreeing[0]
+
+    def present(self, key: str) -> bool:
+        assert self.dataset is not None
+        at = self.dataset.position(key)
+        return at is not None and bool(self.rows[at // 8] >> (at % 8) & 1)
 
     def coverage_findings(self, here: str, doc: Document) -> list[Finding]:
         if self.duplicate:
@@ -389,10 +427,10 @@ class _Pass:
         dataset = self.dataset
         if dataset is None:
             return []
-        missing = len(dataset.fingerprints.keys() - self.seen)
+        missing = dataset.size - int.from_bytes(self.rows, "little").bit_count()
         extra = self.extra_count
         if missing or extra:
-            sample = sorted(self.store.missing_ids(dataset, self.seen) if missing else self.extra)[:3]
+            sample = sorted(self.store.missing_ids(dataset, self.present) if missing else self.extra)[:3]
             return [finding(COVERAGE, here, doc.line("records"),
                             f"records must cover exactly the ids of {dataset.path}: {missing} eval-set ids missing, "
                             f"{extra} ids not in the set (e.g. {', '.join(sample)})")]
