@@ -60,13 +60,6 @@ class Dataset:
     slots: dict[int, int]
     crlf: bool = False  # holds CRLF line endings (a checkout that converted them, most likely)
 
-    def has(self, key: str) -> bool:
-        return hash(key) in self.slots
-
-    def agrees(self, key: str, expected: Any) -> bool:
-        slot = self.slots.get(hash(key))
-        return slot is not None and slot >> POSITION_BITS == fingerprint(expected)
-
     def position(self, key: str) -> Optional[int]:
         slot = self.slots.get(hash(key))
         return None if slot is None else slot & POSITION_MASK
@@ -110,28 +103,31 @@ def record_id(record: dict[str, Any]) -> Optional[str]:
 
 @dataclass(frozen=True)
 class Coverage:
-    """How records stand against an eval set: ids missing, ids not in the set, a disagreeing expected."""
+    """How a batch of records stands against an eval set: ids not in the set, the first disagreeing
+    expected value, and the set rows the other ids are (for the caller's tally of what is missing)."""
 
     missing: list[str]
     extra: list[str]
-    disagreeing: Optional[tuple[str, Any, Any]] = None  # (id, the record's expected, the set's)
-
-    @property
-    def exact(self) -> bool:
-        return not self.missing and not self.extra and self.disagreeing is None
+    disagreeing: Optional[tuple[str, Any, Any]] = None  # (id, the record's expected, the set's when known)
+    rows: tuple[int, ...] = ()
 
 
 def coverage(dataset: Dataset, ids: list[str], records: list[dict[str, Any]], metric: str) -> Coverage:
-    """The one coverage judgement for one batch of records: ids not in the set, and the first
-    disagreeing expected value. ``eval record`` refuses on it and the store reports it (TG314);
-    which set ids are missing follows from every batch's ids (``Dataset.slots``)."""
-    extra = [k for k in ids if not dataset.has(k)]
-    if extra or not needs_expected(metric):
-        return Coverage([], extra)
+    """The one coverage judgement, in one pass over a batch: ``eval record`` refuses on it and the
+    store reports it (TG314); which set ids are missing follows from every batch's ``rows``."""
+    slots, check = dataset.slots, needs_expected(metric)
+    extra: list[str] = []
+    rows: list[int] = []
+    disagreeing: Optional[tuple[str, Any, Any]] = None
     for key, record in zip(ids, records):
-        if "expected" in record and not dataset.agrees(key, record["expected"]):
-            return Coverage([], [], (key, record["expected"], None))
-    return Coverage([], [])
+        slot = slots.get(hash(key))
+        if slot is None:
+            extra.append(key)
+            continue
+        rows.append(slot & POSITION_MASK)
+        if check and disagreeing is None and "expected" in record and slot >> POSITION_BITS != fingerprint(record["expected"]):
+            disagreeing = (key, record["expected"], None)
+    return Coverage([], extra, disagreeing, tuple(rows))
 
 
 def record_ids(records: list[dict[str, Any]]) -> tuple[list[str], Optional[int]]:
@@ -175,12 +171,16 @@ class EvidenceStore:
         """The sha256 of an in-repo eval set as it stands in this tree; None for an external or unusable one."""
         if is_external(eval_set):
             return None
-        if eval_set not in self._versions:
+        try:
+            path = check_ref(eval_set, EVALS)
+        except LoadError:
+            return None
+        if path not in self._versions:
             try:
-                self._versions[eval_set] = self.dataset(check_ref(eval_set, EVALS)).sha256
+                self.dataset(path)  # records the version
             except LoadError:
-                self._versions[eval_set] = None
-        return self._versions[eval_set]
+                self._versions[path] = None
+        return self._versions[path]
 
     def resolve(self, ref: str, verify: bool = True) -> ArtifactInfo:
         """The artifact a contract links as ``ref``: normalised, confined to evals/, loaded once.
@@ -217,7 +217,8 @@ class EvidenceStore:
             self._datasets.move_to_end(path)
         else:
             try:
-                self._datasets[path] = self._load_dataset(path)
+                loaded = self._datasets[path] = self._load_dataset(path)
+                self._versions[path] = loaded.sha256
             except LoadError as err:
                 self._datasets[path] = err
             if len(self._datasets) > DATASETS_KEPT:
@@ -400,17 +401,14 @@ class _Pass:
                 self.duplicate = True
             self.seen |= hashes
             return
+        found = coverage(self.dataset, ids, records, self.metric)
         rows = self.rows
-        for key in ids:
-            at = self.dataset.position(key)
-            if at is None:
-                continue  # not in the set: counted by coverage() below
+        for at in found.rows:
             byte, bit = divmod(at, 8)
             if rows[byte] >> bit & 1:
                 self.duplicate = True
                 return
             rows[byte] |= 1 << bit
-        found = coverage(self.dataset, ids, records, self.metric)
         self.extra += found.extra[: max(0, 3 - len(self.extra))]
         self.extra_count += len(found.extra)
         if found.disagreeing is not None and self.disagreeing is None:
