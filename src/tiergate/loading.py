@@ -7,6 +7,7 @@ capped, and every value keeps the line it came from so findings can point at it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -76,6 +77,7 @@ class Document:
     _marks: Optional[dict[Path_, tuple[int, int]]] = None
     _key_marks: Optional[dict[Path_, tuple[int, int]]] = None
     text: str = ""
+    sha256: str = ""  # of the file's bytes as read: what an export names the policy by
 
     def _ensure_marks(self) -> None:
         if self._marks is None:
@@ -223,9 +225,9 @@ def parse_yaml(raw: bytes, path: str, limit: int = MAX_YAML_BYTES) -> Document:
     text = decode_utf8(raw)
     data = _fast(text)
     if data is not None:
-        return Document(path, data, text=text)
+        return Document(path, data, text=text, sha256=hashlib.sha256(raw).hexdigest())
     data, marks, key_marks = _build(text)
-    return Document(path, data, marks, key_marks, text)
+    return Document(path, data, marks, key_marks, text, hashlib.sha256(raw).hexdigest())
 
 
 def _marked(text: str) -> tuple[dict[Path_, tuple[int, int]], dict[Path_, tuple[int, int]]]:

@@ -150,8 +150,9 @@ def _fallback(catalog: Catalog) -> Fallback:
 def policy_digest(policy: Policy) -> str:
     """One hash for the policy content: each file's path and sha256, in path order."""
     outer = hashlib.sha256()
-    for path in sorted([CATALOG] + [loaded.path for loaded in policy.contracts]):
-        inner = hashlib.sha256(policy.tree.read(path, 1 << 30)).hexdigest()
+    docs = [(CATALOG, policy.catalog_doc)] + [(loaded.path, loaded.doc) for loaded in policy.contracts]
+    for path, doc in sorted(docs, key=lambda pair: pair[0]):
+        inner = doc.sha256 if doc is not None else hashlib.sha256(policy.tree.read(path, 1 << 30)).hexdigest()
         outer.update(f"{path}\0{inner}\n".encode())
     return outer.hexdigest()
 
