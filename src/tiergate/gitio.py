@@ -99,6 +99,10 @@ def _parse_name_status(raw: str) -> list[Change]:
     return out
 
 
+def _slashes(path: str) -> list[int]:
+    return [i for i, c in enumerate(path) if c == "/"]
+
+
 @dataclass(frozen=True)
 class _Entry:
     mode: int
@@ -124,17 +128,20 @@ class GitTree:
             listing = commit.repo.git.ls_tree("-r", "-z", "-l", "--full-tree", commit.hexsha)
         except git.GitCommandError as err:
             raise TierGateError(f"cannot list the files of {commit.hexsha[:12]}: {err.stderr.strip()}") from None
-        self._index: dict[str, _Entry] = {}
-        self._folders: set[str] = set()
+        self._index: dict[str, str] = {}  # path -> "mode type sha size", parsed on use
         for record in listing.split("\0"):
-            if not record:
-                continue
             meta, _, path = record.partition("\t")
-            mode, kind, sha, size = meta.split(maxsplit=3)
-            self._index[path] = _Entry(int(mode, 8), kind, sha, int(size) if size.strip().isdigit() else 0)
-            parts = path.split("/")
-            self._folders.update("/".join(parts[:depth]) for depth in range(1, len(parts)))
+            if path:
+                self._index[path] = meta
         self._paths = sorted(self._index)
+        self._folders: Optional[set[str]] = None
+
+    def _entry(self, rel: str) -> Optional[_Entry]:
+        meta = self._index.get(rel)
+        if meta is None:
+            return None
+        mode, kind, sha, size = meta.split(maxsplit=3)
+        return _Entry(int(mode, 8), kind, sha, int(size) if size.strip().isdigit() else 0)
 
     def read(self, rel: str, limit: int) -> bytes:
         return self._blob(rel, limit).read()
@@ -143,7 +150,7 @@ class GitTree:
         yield from line_chunks(self._blob(rel, limit).read)
 
     def _blob(self, rel: str, limit: int) -> Any:
-        entry = self._index.get(rel)
+        entry = self._entry(rel)
         where = self.commit.hexsha[:12]
         if entry is None:
             raise LoadError(MISSING, f"'{rel}' does not exist at {where}")
@@ -156,7 +163,11 @@ class GitTree:
 
     def exists(self, rel: str) -> bool:
         rel = rel.rstrip("/")
-        return rel in self._index or rel in self._folders
+        if rel in self._index:
+            return True
+        if self._folders is None:  # folders are asked about rarely: list them on the first question
+            self._folders = {path[:cut] for path in self._paths for cut in _slashes(path)}
+        return rel in self._folders
 
     def files(self, prefix: str) -> list[str]:
         """Every entry under ``prefix`` but folders: blobs (symlinks among them, refused when read) and submodules."""

@@ -120,14 +120,16 @@ def load_contract(policy: Policy, path: str) -> Loaded:
     return loaded
 
 
-def load_policy(tree: Tree, paths: Optional[list[str]] = None) -> Policy:
-    """Load the catalog, CODEOWNERS and the given paths under policy/tasks/ (all of them when None).
+def load_policy(tree: Tree, paths: Optional[list[str]] = None, codeowners: bool = True) -> Policy:
+    """Load the catalog, CODEOWNERS (unless not wanted: the base side of a change never checks it)
+    and the given paths under policy/tasks/ (all of them when None).
 
     Contract files are loaded; any other path there is recorded as a stray for the identity rules.
     """
     policy = Policy(tree, complete=paths is None)
     load_catalog(policy)
-    load_codeowners(policy)
+    if codeowners:
+        load_codeowners(policy)
     for path in tree.files(TASKS) if paths is None else paths:
         if is_contract(path):
             policy.contracts.append(load_contract(policy, path))
