@@ -106,7 +106,6 @@ class Coverage:
     """How a batch of records stands against an eval set: ids not in the set, the first disagreeing
     expected value, and the set rows the other ids are (for the caller's tally of what is missing)."""
 
-    missing: list[str]
     extra: list[str]
     disagreeing: Optional[tuple[str, Any, Any]] = None  # (id, the record's expected, the set's when known)
     rows: tuple[int, ...] = ()
@@ -127,7 +126,7 @@ def coverage(dataset: Dataset, ids: list[str], records: list[dict[str, Any]], me
         rows.append(slot & POSITION_MASK)
         if check and disagreeing is None and "expected" in record and slot >> POSITION_BITS != fingerprint(record["expected"]):
             disagreeing = (key, record["expected"], None)
-    return Coverage([], extra, disagreeing, tuple(rows))
+    return Coverage(extra, disagreeing, tuple(rows))
 
 
 def record_ids(records: list[dict[str, Any]]) -> tuple[list[str], Optional[int]]:
