@@ -703,24 +703,19 @@ def main() -> int:
                 if a and b and a.best:
                     parts.append(f"{LABEL[key]} {b.best / a.best:.2f}")
             say(f"- {large:,}/{small:,} (x{large / small:g} contracts): " + ", ".join(parts))
+    def section(title: str, rows: dict, base: str) -> None:
+        say()
+        say(title)
+        say()
+        for ln in table(list(rows.values()), rows[base], base):
+            say(ln)
+        for p in [p for row in rows.values() for p in row.problems()]:
+            say(f"    {p}")
+
     if startup:
-        say()
-        say("## Startup")
-        say()
-        for ln in table(list(startup.values()), startup["interpreter"], "interpreter"):
-            say(ln)
-        problems = [p for row in startup.values() for p in row.problems()]
-        for p in problems:
-            say(f"    {p}")
+        section("## Startup", startup, "interpreter")
     if big:
-        say()
-        say(f"## Records 1M (one artifact, {BIG_RECORDS:,}-line records file, {BIG_RECORDS:,}-line eval set)")
-        say()
-        for ln in table(list(big.values()), big["floor"], "floor"):
-            say(ln)
-        problems = [p for row in big.values() for p in row.problems()]
-        for p in problems:
-            say(f"    {p}")
+        section(f"## Records 1M (one artifact, {BIG_RECORDS:,}-line records file, {BIG_RECORDS:,}-line eval set)", big, "floor")
     goal = targets(results, startup, big)
     say()
     say("## Targets")

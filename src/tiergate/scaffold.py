@@ -120,6 +120,19 @@ def _dataset() -> tuple[str, str]:
     return dump(rows), dump(records)
 
 
+def _job(uses: str, command: str) -> str:
+    """A job's body that checks the repository out (read only) and runs the pinned action's ``command``."""
+    return f"""    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          persist-credentials: false
+      - uses: {uses}
+        with:
+          command: {command}
+"""
+
+
 def _workflows(opts: Options) -> dict[str, str]:
     uses = opts.action
     gate = f"""# The merge gate: make the "policy-gate" check required in branch protection, with code-owner review.
@@ -153,15 +166,7 @@ permissions:
   contents: read
 jobs:
   validate:
-    runs-on: ubuntu-latest
-    steps:
-      - uses: actions/checkout@v4
-        with:
-          persist-credentials: false
-      - uses: {uses}
-        with:
-          command: validate
-"""
+{_job(uses, "validate")}"""
     review = f"""# Opens this quarter's review issue, or updates it: any run inside a quarter opens a missing one.
 name: quarterly tier review
 on:
@@ -174,15 +179,7 @@ permissions:
   contents: read
 jobs:
   review:
-    runs-on: ubuntu-latest
-    steps:
-      - uses: actions/checkout@v4
-        with:
-          persist-credentials: false
-      - uses: {uses}
-        with:
-          command: review
-        env:
+{_job(uses, "review")}        env:
           GITHUB_TOKEN: ${{{{ secrets.GITHUB_TOKEN }}}}
 """
     return {".github/workflows/policy-gate.yml": gate, ".github/workflows/validate.yml": validate,
