@@ -10,18 +10,17 @@ touches every contract.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional
 
 from tiergate import cost, gitio
 from tiergate.errors import TierGateError
-from tiergate.evidence.record import link_evidence, read_input, verdict_of, write_artifact
+from tiergate.evidence.record import Recorded, read_input, record_run
 from tiergate.findings import Finding, Result, TierChange
 from tiergate.layout import CATALOG, EVALS, RECORDS_SUFFIX, contract_path, is_artifact, is_codeowners, is_contract, is_stray, under
 from tiergate.loading import MAX_YAML_BYTES, Document, LoadError, Tree, WorkTree
 from tiergate.models import Contract, is_external
-from tiergate.policy import Policy, artifact_paths, contract_paths, load_contract, load_policy
+from tiergate.policy import Policy, artifact_paths, contract_paths, load_contract, load_policy, load_task
 from tiergate.rules import AT_REST, ON_CHANGE, budget
 from tiergate.rules.context import Change, Context, Pair
 
@@ -161,46 +160,10 @@ def cost_view(policy: Policy, now: dt.datetime, only: Optional[str] = None) -> c
     return cost.CostView(cost.build(policy, now, only), findings, only is not None)
 
 
-@dataclass(frozen=True)
-class Recorded:
-    """What ``eval record`` made: the artifact, its score against the SLO, and the link it wrote, if any."""
-
-    path: str
-    metric: str
-    score: float
-    threshold: float
-    samples: int
-    verdict: str  # pass | fail | inconclusive: ... (with the sample size that would settle it)
-    linked: Optional[str] = None  # "passing" or "failing" when --link wrote it into the contract
-
-
 def record(root: Path, task: str, tier: str, model: str, records_file: str, run_at: dt.datetime, link: Optional[str] = None) -> Recorded:
     """``tiergate eval record``: load the task's contract, score the records file, write the artifact (and link it)."""
-    policy = load_policy(WorkTree(root), paths=[])
-    loaded = load_contract(policy, contract_path(task)) if _is_task_id(task) else None
-    if loaded is None or policy.catalog is None or loaded.contract is None:
-        raise TierGateError(_load_failure(policy, task))
-    contract = loaded.contract
-    path = write_artifact(root, policy.evidence, policy.catalog, contract, tier, model, read_input(records_file), records_file, run_at)
-    info = policy.evidence.artifact(path)
-    assert info.score is not None and info.artifact is not None, f"{path} was just written and must verify"
-    verdict = verdict_of(contract.slo.metric, info.score, contract.slo.threshold, policy.catalog.defaults.confidence_level)
-    if link is not None:
-        link_evidence(root, root / loaded.path, link, path)
-    return Recorded(path, contract.slo.metric, info.score.value, contract.slo.threshold, info.score.total, verdict, link)
-
-
-def _is_task_id(task: str) -> bool:
-    return bool(task) and all(c.islower() or c.isdigit() or c == "-" for c in task)
-
-
-def _load_failure(policy: Policy, task: str) -> str:
-    if not policy.catalog_present:
-        return f"{CATALOG}:0: the tier catalog is missing; create it (see README) and run `tiergate validate`"
-    if not policy.findings:
-        return f"task '{task}' is not a valid task id (lowercase letters, digits and dashes)"
-    first = policy.findings[0]
-    return f"{first.file}:{first.line}: {first.message} ({len(policy.findings)} problem(s); run `tiergate validate`)"
+    policy, catalog, contract, path = load_task(WorkTree(root), task)
+    return record_run(root, policy.evidence, catalog, contract, path, tier, model, read_input(records_file), records_file, run_at, link)
 
 
 def codeowners_block(root: Path, policy: Policy) -> tuple[str, str]:

@@ -16,6 +16,10 @@ TASKS = "policy/tasks"
 EVALS = "evals"
 DATASETS = "evals/datasets"
 SCHEMAS = "schemas"
+PROMPTS = "policy/prompts"  # prompt templates and judge rubrics that contracts name
+LOCAL = ".tiergate"  # this checkout's own working files, never committed (the scaffold's .gitignore lists it)
+CACHE = ".tiergate/cache"  # `eval run`'s response cache: outside evals/, so nothing in it is ever evidence
+TRIALS = ".tiergate/trials"  # records of `eval run --limit` runs: a trial is never evidence
 CODEOWNERS_LOCATIONS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")  # the order GitHub looks in
 DEFAULT_CODEOWNERS = "CODEOWNERS"
 GATE_FOLDERS = ("src/", ".github/", f"{SCHEMAS}/")  # the gate's own code, workflows and the schemas editors trust
@@ -78,3 +82,8 @@ def task_stem(path: str) -> str:
 def evidence_folder(task: str) -> str:
     """The folder a task's artifacts and records are written to, ending in "/": ``evals/<task>/``."""
     return f"{EVALS}/{task}/"
+
+
+def is_prompt_file(path: str) -> bool:
+    """A prompt template or rubric a contract may name: a file under policy/prompts/ (checked without ``..``)."""
+    return under(path, PROMPTS) and ".." not in PurePosixPath(path).parts

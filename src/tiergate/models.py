@@ -321,6 +321,104 @@ class Evidence(Strict):
     failing: list[str] = Field(default_factory=list, description="artifacts under evals/ that miss the SLO on lower tiers")
 
 
+PROMPT_FIELD = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+PromptField = Annotated[str, Field(pattern=PROMPT_FIELD, description="a field of each eval-set line")]
+PromptFile = Annotated[str, Field(min_length=1, max_length=512, description="a file under policy/prompts/, by its path from the repository root")]
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def placeholders(template: str) -> set[str]:
+    """The ``{field}`` names a template fills in (``{{`` and ``}}`` are literal braces)."""
+    return set(PLACEHOLDER.findall(template.replace("{{", "").replace("}}", "")))
+
+
+class Parse(Strict):
+    """How a model's answer becomes the value scored against ``expected``: declared, never guessed.
+
+    Applied in this order: ``strip`` outer whitespace, ``json`` (parse the text as JSON), ``field``
+    (pick a dotted field of the parsed object), ``casefold`` (a string answer, lower-cased).
+    An answer that does not parse, or lacks the field, is an unparsable output: a failure.
+    """
+
+    strip: bool = True
+    casefold: bool = False
+    as_json: bool = Field(default=False, alias="json", description="parse the answer as JSON")
+    field: Optional[Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$")]] = Field(
+        default=None, description="dotted path into the parsed JSON answer, e.g. label or result.label (needs json: true)")
+
+    @model_validator(mode="after")
+    def _field_needs_json(self) -> "Parse":
+        if self.field is not None and not self.as_json:
+            raise ValueError("parse.field picks a field of a JSON answer: set json: true as well")
+        return self
+
+
+JsonSchema = Annotated[dict[str, Any], Field(max_length=64, description="a JSON Schema (draft 2020-12)")]
+
+
+class Checker(Strict):
+    """pass_rate: how one output is judged passed. Exactly one of the three.
+
+    ``entry_point`` names a Python ``module:function`` that ``tiergate eval run`` imports and calls
+    with (output, sample) on the machine that runs the eval. ``validate`` and ``check`` never import
+    or run it: to the gate the contract is data.
+    """
+
+    json_schema: Optional[JsonSchema] = None
+    regex: Optional[Annotated[str, Field(min_length=1, max_length=4096)]] = None
+    entry_point: Optional[Annotated[str, Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")]] = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "Checker":
+        given = [name for name in ("json_schema", "regex", "entry_point") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(f"a checker takes exactly one of json_schema, regex, entry_point (got {', '.join(given) or 'none'})")
+        if self.regex is not None:
+            try:
+                re.compile(self.regex)
+            except re.error as err:
+                raise ValueError(f"checker.regex does not compile: {err}") from None
+        return self
+
+
+class Judge(Strict):
+    """rubric_mean: the model that scores each output against the rubric, 0 to 10.
+
+    Its model must be in a tier at or above the task's (TG321): a weaker judge than the task's
+    own tier would make a cheap tier's answers look worse, or better, than they are.
+    """
+
+    model: ModelId
+    rubric: PromptFile
+    temperature: Annotated[float, Field(ge=0, le=2)] = 0.0
+
+
+class Prompt(Strict):
+    """How ``tiergate eval run`` asks a model for each sample: part of the contract, so part of review."""
+
+    template: Optional[PromptFile] = Field(default=None, description="user message template under policy/prompts/")
+    inline: Optional[Annotated[str, Field(min_length=1, max_length=65536)]] = Field(default=None, description="the user message template itself")
+    system: Optional[Annotated[str, Field(max_length=65536)]] = None
+    fields: list[PromptField] = Field(default_factory=lambda: ["input"], max_length=64,
+                                      description="eval-set fields that fill the template's {placeholders}")
+    temperature: Annotated[float, Field(ge=0, le=2)] = 0.0
+    max_output_tokens: Optional[Tokens] = Field(default=None, description="default: routing.max_output_tokens")
+    response_format: Optional[JsonSchema] = Field(default=None, description="JSON Schema the answer must follow (structured output)")
+    parse: Parse = Parse()
+    checker: Optional[Checker] = Field(default=None, description="pass_rate: how an output passes")
+    judge: Optional[Judge] = Field(default=None, description="rubric_mean: the judge model and its rubric")
+
+    @model_validator(mode="after")
+    def _one_template(self) -> "Prompt":
+        if (self.template is None) == (self.inline is None):
+            raise ValueError("a prompt takes exactly one of template (a file under policy/prompts/) and inline")
+        if self.inline is not None:
+            unknown = placeholders(self.inline) - set(self.fields)
+            if unknown:
+                raise ValueError(f"the inline template uses {{{', '.join(sorted(unknown))}}}, which fields does not list")
+        return self
+
+
 class Contract(Strict):
     task: Identifier
     description: Annotated[str, Field(min_length=10, description="the output contract: what the task returns")]
@@ -335,6 +433,22 @@ class Contract(Strict):
     evidence: Evidence = Evidence()
     reviewed: Optional[dt.date] = Field(default=None, description="last review; null means never reviewed")
     review_cadence_days: Optional[Days] = None
+    prompt: Optional[Prompt] = Field(default=None, description="how `tiergate eval run` asks a model; optional")
+
+    @model_validator(mode="after")
+    def _prompt_fits_metric(self) -> "Contract":
+        prompt, metric = self.prompt, self.slo.metric
+        if prompt is None:
+            return self
+        if metric == "pass_rate" and prompt.checker is None:
+            raise ValueError("a pass_rate prompt needs a checker (json_schema, regex or entry_point)")
+        if metric != "pass_rate" and prompt.checker is not None:
+            raise ValueError(f"checker is for pass_rate; the SLO metric is {metric}: remove it")
+        if metric == "rubric_mean" and prompt.judge is None:
+            raise ValueError("a rubric_mean prompt needs a judge (model and rubric)")
+        if metric != "rubric_mean" and prompt.judge is not None:
+            raise ValueError(f"judge is for rubric_mean; the SLO metric is {metric}: remove it")
+        return self
 
     @property
     def ceiling(self) -> str:
@@ -359,6 +473,18 @@ class Counts(Strict):
     total: Annotated[int, Field(ge=1, le=MAX_SAMPLES)]
 
 
+class Measured(Strict):
+    """What a run measured besides its score, recomputed from its records (input for the cost model)."""
+
+    calls: Annotated[int, Field(ge=0, le=MAX_SAMPLES)]
+    errors: Annotated[int, Field(ge=0, le=MAX_SAMPLES, description="samples whose call timed out, was refused or did not parse")]
+    avg_input_tokens: Annotated[float, Field(ge=0, le=MAX_TOKENS)]
+    avg_output_tokens: Annotated[float, Field(ge=0, le=MAX_TOKENS)]
+    p95_latency_ms: Annotated[float, Field(ge=0, le=86_400_000)]
+    total_cost_usd: Usd
+    cached: Annotated[int, Field(ge=0, le=MAX_SAMPLES, description="calls answered from the response cache")] = 0
+
+
 class Artifact(Strict):
     task: Identifier
     tier: Identifier
@@ -370,6 +496,9 @@ class Artifact(Strict):
     run_at: dt.datetime
     eval_set: EvalSetRef
     records: RecordsRef
+    source: Optional[Annotated[str, Field(pattern=r"^(run|inspect|promptfoo)$")]] = Field(
+        default=None, description="what produced the records: tiergate eval run, or an imported Inspect or promptfoo log")
+    measured: Optional[Measured] = None
 
     @model_validator(mode="after")
     def _consistent(self) -> "Artifact":

@@ -8,6 +8,7 @@ need is loaded here.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -17,7 +18,9 @@ from tiergate import codeowners
 from tiergate.codeowners import CodeownersError, Owners
 from tiergate.evidence.store import EvidenceStore
 from tiergate.findings import Finding, finding
-from tiergate.layout import CATALOG, CODEOWNERS_LOCATIONS, EVALS, PLATFORM_PATTERNS, TASKS, is_artifact, is_contract, is_stray, task_stem
+from tiergate.errors import TierGateError
+from tiergate.layout import (CATALOG, CODEOWNERS_LOCATIONS, EVALS, PLATFORM_PATTERNS, TASK_ID, TASKS, contract_path, is_artifact, is_contract,
+                             is_stray, task_stem)
 from tiergate.loading import MAX_YAML_BYTES, Document, LoadError, Tree, parse_yaml
 from tiergate.models import Catalog, Contract
 from tiergate.schema_errors import schema_findings
@@ -136,3 +139,22 @@ def load_policy(tree: Tree, paths: Optional[list[str]] = None, codeowners: bool 
         elif is_stray(path):
             policy.strays.append(path)
     return policy
+
+
+def load_task(tree: Tree, task: str) -> tuple[Policy, Catalog, Contract, str]:
+    """The catalog and one task's contract, for the commands that act on a task (``eval record``, ``run``,
+    ``profile``, ``import``); anything unusable stops the command with the first problem, located."""
+    policy = load_policy(tree, paths=[], codeowners=False)
+    loaded = load_contract(policy, contract_path(task)) if re.fullmatch(TASK_ID, task or "") else None
+    if loaded is None or policy.catalog is None or loaded.contract is None:
+        raise TierGateError(_load_failure(policy, task))
+    return policy, policy.catalog, loaded.contract, loaded.path
+
+
+def _load_failure(policy: Policy, task: str) -> str:
+    if not policy.catalog_present:
+        return f"{CATALOG}:0: the tier catalog is missing; create it (see README) and run `tiergate validate`"
+    if not policy.findings:
+        return f"task '{task}' is not a valid task id (lowercase letters, digits and dashes)"
+    first = policy.findings[0]
+    return f"{first.file}:{first.line}: {first.message} ({len(policy.findings)} problem(s); run `tiergate validate`)"

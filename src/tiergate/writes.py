@@ -125,10 +125,12 @@ def _sync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, text: str, inside: Optional[Path] = None, create_folders: bool = False) -> None:
+def atomic_write(path: Path, text: str, inside: Optional[Path] = None, create_folders: bool = False, durable: bool = True) -> None:
     """Replace ``path`` with ``text`` (UTF-8) in one step; on any error the old file is untouched.
 
-    ``inside``: the repository root, for writes into the repository (see ``writable``).
+    ``inside``: the repository root, for writes into the repository (see ``writable``). ``durable=False``
+    skips the syncs to disk (still atomic: a crash leaves the old file or the new one, maybe neither
+    for a new file): for a cache, whose loss costs only a repeated call.
     """
     shown = writable(path, inside, create_folders)
     target = _target(path, inside)
@@ -139,8 +141,9 @@ def atomic_write(path: Path, text: str, inside: Optional[Path] = None, create_fo
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=TEMP_PREFIX, suffix=".tmp")
     except OSError as err:
         raise TierGateError(f"cannot write {shown}: {err.strerror}") from None
-    _fill(fd, data, Path(tmp), shown, mode, then=lambda: os.replace(tmp, target))
-    _sync_folder(target.parent)
+    _fill(fd, data, Path(tmp), shown, mode, then=lambda: os.replace(tmp, target), durable=durable)
+    if durable:
+        _sync_folder(target.parent)
 
 
 def write_new(path: Path, data: bytes, inside: Path, create_folders: bool = True) -> None:
@@ -163,7 +166,7 @@ def write_new(path: Path, data: bytes, inside: Path, create_folders: bool = True
 
 
 def _fill(fd: int, data: bytes, created: Path, shown: str, mode: Optional[int] = None,
-          then: Optional[Callable[[], None]] = None) -> None:
+          then: Optional[Callable[[], None]] = None, durable: bool = True) -> None:
     """Write ``data`` to the new file ``fd`` (``created``), synced to disk, then ``then``; on any error
     the file this call created is removed and the error is one TierGateError line."""
     try:
@@ -172,7 +175,8 @@ def _fill(fd: int, data: bytes, created: Path, shown: str, mode: Optional[int] =
             handle.flush()
             if mode is not None:
                 os.fchmod(handle.fileno(), mode)
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         if then is not None:
             then()
     except BaseException as err:

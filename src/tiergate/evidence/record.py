@@ -10,8 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import math
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
@@ -131,6 +133,7 @@ def write_artifact(
     raw: bytes,
     source: str,
     run_at: dt.datetime,
+    origin: Optional[str] = None,
 ) -> str:
     """Compute the SLO metric from a run's records and commit them as a new artifact.
 
@@ -168,6 +171,11 @@ def write_artifact(
         eval_set={"path": contract.slo.eval_set, **({"sha256": dataset.sha256} if dataset else {})},
         records={"path": rec_rel, "sha256": sha256_hex(body)},
     )
+    if origin is not None:
+        data["source"] = origin
+    measured = measure(records)
+    if measured is not None:
+        data["measured"] = measured
     text = ARTIFACT_SCHEMA_COMMENT + yaml.dump(data, Dumper=_ArtifactDumper, sort_keys=False, allow_unicode=True)
     _write_new(root, rec_rel, body)  # creates evals/<task>/ if needed; refuses a symlinked one
     try:
@@ -176,6 +184,67 @@ def write_artifact(
         (root / rec_rel).unlink(missing_ok=True)
         raise
     return art_rel
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What ``eval record`` (or a run, or an import) made: the artifact, its score against the SLO, and the link it wrote."""
+
+    path: str
+    metric: str
+    score: float
+    threshold: float
+    samples: int
+    verdict: str  # pass | fail | inconclusive: ... (with the sample size that would settle it)
+    linked: Optional[str] = None  # "passing" or "failing" when --link wrote it into the contract
+
+
+def record_run(root: Path, store: EvidenceStore, catalog: Catalog, contract: Contract, contract_file: str, tier: str, model: str,
+               raw: bytes, source: str, run_at: dt.datetime, link: Optional[str] = None, origin: Optional[str] = None) -> Recorded:
+    """The one way records become evidence: score and pin them (``write_artifact``), verify what was written
+    as the gate will, state the verdict, and link it when asked. ``eval record``, ``eval run`` and
+    ``eval import`` all end here."""
+    path = write_artifact(root, store, catalog, contract, tier, model, raw, source, run_at, origin)
+    info = store.artifact(path)
+    assert info.score is not None and info.artifact is not None, f"{path} was just written and must verify"
+    verdict = verdict_of(contract.slo.metric, info.score, contract.slo.threshold, catalog.defaults.confidence_level)
+    if link is not None:
+        link_evidence(root, root / contract_file, link, path)
+    return Recorded(path, contract.slo.metric, info.score.value, contract.slo.threshold, info.score.total, verdict, link)
+
+
+CALL_FIELDS = ("input_tokens", "output_tokens", "latency_ms", "cost_usd")
+
+
+def _number(value: Any) -> bool:
+    return type(value) in (int, float) and value >= 0
+
+
+def p95(values: list[float]) -> float:
+    """Nearest-rank 95th percentile: the value 95% of the calls stay at or under."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+def measure(records: list[dict[str, Any]]) -> Optional[dict[str, Any]]:
+    """Averages, p95 latency and spend over records that carry per-call figures (None when any lacks them).
+
+    A record's ``judge`` (rubric_mean) adds its cost to the spend: the judge is part of what the eval cost.
+    The cost model's token warning recomputes these from the records, never from what an artifact says.
+    """
+    if not records or not all(all(_number(r.get(name)) for name in CALL_FIELDS) for r in records):
+        return None
+    count = len(records)
+    spend = sum(r["cost_usd"] + (r["judge"].get("cost_usd", 0) if isinstance(r.get("judge"), dict) else 0) for r in records)
+    return {
+        "calls": count,
+        "errors": sum(1 for r in records if r.get("error")),
+        "avg_input_tokens": round(sum(r["input_tokens"] for r in records) / count, 3),
+        "avg_output_tokens": round(sum(r["output_tokens"] for r in records) / count, 3),
+        "p95_latency_ms": round(p95([float(r["latency_ms"]) for r in records]), 3),
+        "total_cost_usd": round(spend, 8),
+        "cached": sum(1 for r in records if r.get("cached") is True),
+    }
 
 
 class _ArtifactDumper(yaml.SafeDumper):

@@ -14,9 +14,9 @@ from types import ModuleType
 from tiergate import loading, schema_errors
 from tiergate.evidence import judge, store
 from tiergate.findings import Rule
-from tiergate.rules import budget, catalog, feasibility, gate, identity, ownership, proof
+from tiergate.rules import budget, catalog, feasibility, gate, identity, ownership, prompt, proof
 
-AT_REST: tuple[ModuleType, ...] = (catalog, identity, feasibility, budget, proof, ownership)
+AT_REST: tuple[ModuleType, ...] = (catalog, identity, feasibility, budget, proof, ownership, prompt)
 ON_CHANGE: tuple[ModuleType, ...] = (gate,)
 # Rules found while loading files and verifying artifacts, declared beside that code.
 _LOADERS: tuple[ModuleType, ...] = (loading, schema_errors, store, judge)
