@@ -30,6 +30,8 @@ VERDICT = "tiergate.report.verdict:FORMATS"
 EXPORTS = "tiergate.export:FORMATS"
 COSTS = "tiergate.report.costs:FORMATS"
 DUE = "tiergate.review.render:FORMATS"
+RUN = "tiergate.runs.render:OUTCOME"
+PROFILE = "tiergate.runs.render:PROFILE"
 
 
 def formats(name: str) -> Formats[Any]:
@@ -203,6 +205,65 @@ def record(task: str, tier: str, model: str, records_file: str, run_at: Optional
     click.echo(done.path)
     click.echo(f"{done.metric} {done.score:g} on {done.samples} samples against the SLO threshold {done.threshold:g}: {done.verdict}"
                + (f"; linked as {done.linked} evidence in policy/tasks/{task}.yaml" if done.linked else ""), err=True)
+    return EXIT_OK
+
+
+@eval_group.command("run")
+@click.option("--task", required=True, help="Task id (policy/tasks/<task>.yaml); its prompt block says how to ask.")
+@click.option("--tier", required=True, help="Tier to run on.")
+@click.option("--model", help="A model of the tier (default: its primary, the one routers call).")
+@click.option("--limit", type=int, help="Only the first N samples: a trial, kept in .tiergate/trials/, never evidence.")
+@click.option("--concurrency", type=int, default=8, show_default=True, help="Calls in flight at once.")
+@click.option("--no-cache", is_flag=True, help="Ask again even for answers in .tiergate/cache/.")
+@click.option("--link", type=click.Choice(["passing", "failing"]), help="Also link the artifact in the contract's evidence.")
+@repo_option
+@format_option(RUN)
+def eval_run(task: str, tier: str, model: Optional[str], limit: Optional[int], concurrency: int, no_cache: bool, link: Optional[str],
+             repo: str, fmt: str) -> int:
+    """Run the task's SLO eval on a tier's model through LiteLLM, score it and record the artifact.
+
+    Keys come from the environment (OPENAI_API_KEY, ... or the catalog's os.environ/NAME references).
+    """
+    from tiergate.runs.execute import Options, run
+
+    emit(formats(RUN), fmt, run(_repo_root(repo), Options(task, tier, model, limit, concurrency, not no_cache, link), utc_now()))
+    return EXIT_OK
+
+
+@eval_group.command("profile")
+@click.option("--task", required=True, help="Task id.")
+@click.option("--tiers", help="Comma-separated tiers (default: from the lowest up to the contract's tier).")
+@click.option("--concurrency", type=int, default=8, show_default=True, help="Calls in flight at once.")
+@click.option("--no-cache", is_flag=True, help="Ask again even for answers in .tiergate/cache/.")
+@click.option("--link", is_flag=True, help="Record every run; set the tier, its passing run and the failures below it in the contract.")
+@repo_option
+@format_option(PROFILE)
+def eval_profile(task: str, tiers: Optional[str], concurrency: int, no_cache: bool, link: bool, repo: str, fmt: str) -> int:
+    """Run the eval set on each tier, cheapest first: score, bound, verdict, cost, latency, and the cheapest tier that passes."""
+    from tiergate.runs.profile import profile
+
+    emit(formats(PROFILE), fmt, profile(_repo_root(repo), task, tiers, concurrency, utc_now(), link, not no_cache))
+    return EXIT_OK
+
+
+@eval_group.command("import")
+@click.option("--from", "tool", required=True, type=click.Choice(["inspect", "promptfoo"]), help="The tool that wrote LOG.")
+@click.argument("log", type=click.Path(dir_okay=False))
+@click.option("--task", required=True, help="Task id.")
+@click.option("--tier", required=True, help="Tier the run used; the log's model must be one of its models.")
+@click.option("--model", help="The catalog id of the log's model, when the tool names it differently (it must be in the tier).")
+@click.option("--scorer", help="Inspect: the scorer to read, when the log has several.")
+@click.option("--run-at", help="ISO 8601 time of the run (default: the log's own time).")
+@click.option("--link", type=click.Choice(["passing", "failing"]), help="Also link the artifact in the contract's evidence.")
+@repo_option
+@format_option(RUN)
+def eval_import(tool: str, log: str, task: str, tier: str, model: Optional[str], scorer: Optional[str], run_at: Optional[str],
+                link: Optional[str], repo: str, fmt: str) -> int:
+    """Turn an Inspect AI log or a promptfoo results file into records, then record them exactly like `eval record`."""
+    from tiergate.runs.imports import Request, import_log
+
+    when = _parse_run_at(run_at) if run_at else None
+    emit(formats(RUN), fmt, import_log(_repo_root(repo), Request(tool, log, task, tier, model, scorer, when, link), utc_now()))
     return EXIT_OK
 
 

@@ -9,12 +9,7 @@ Nothing leaves the machine.
 
 from __future__ import annotations
 
-import json
 import os
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 import yaml
@@ -27,6 +22,7 @@ else:
     litellm = pytest.importorskip("litellm")
 
 from conftest import AS_OF, cli  # noqa: E402
+from openai_server import FakeOpenAI  # noqa: E402
 
 CATALOG = "policy/tiers.yaml"
 NANO = """\
@@ -41,53 +37,6 @@ NANO_ID = "intent-classification.lite.openai-gpt-5-nano"
 FALLBACK_ID = "tiergate-fallback.lite.openai-gpt-5-nano"
 MESSAGES = [{"role": "user", "content": "My invoice shows the wrong amount."}]
 KEY = "sk-test-not-a-real-key"
-
-
-class FakeOpenAI:
-    """An OpenAI-compatible `/v1/chat/completions` on 127.0.0.1 that records every request."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-                fake.requests.append({"path": self.path, "authorization": self.headers.get("Authorization"), "body": body})
-                if not self.path.endswith("/chat/completions"):
-                    self.send_error(404)
-                    return
-                reply = json.dumps({
-                    "id": f"chatcmpl-{len(fake.requests)}", "object": "chat.completion", "created": int(time.time()),
-                    "model": body.get("model"),
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": f"fake server answered {body.get('model')}"}}],
-                    "usage": {"prompt_tokens": 12, "completion_tokens": 4, "total_tokens": 16},
-                }).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
-
-        return Handler
-
-    def __enter__(self) -> "FakeOpenAI":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
 
 
 @pytest.fixture

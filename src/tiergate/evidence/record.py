@@ -85,29 +85,38 @@ def verdict_of(metric: str, score: Score, threshold: float, confidence: float) -
 
 
 def link_evidence(root: Path, contract_file: Path, role: str, artifact: str) -> None:
-    """Write ``artifact`` into the contract's evidence (``passing``, or appended to ``failing``), in place.
+    """Write ``artifact`` into the contract's evidence (``passing``, or appended to ``failing``), in place."""
+    link_many(root, contract_file, passing=artifact if role == "passing" else None, failing=[artifact] if role == "failing" else [])
+
+
+def link_many(root: Path, contract_file: Path, passing: Optional[str] = None, failing: tuple[str, ...] | list[str] = (),
+              tier: Optional[str] = None) -> None:
+    """Set ``evidence.passing``, append to ``evidence.failing`` (and set ``tier``), in place, in one write.
 
     A round-trip YAML library keeps the owner's comments, key order and layout; string surgery
     on YAML would break as soon as someone formats a list differently.
     """
-    from ruamel.yaml import YAML  # only `eval record --link` rewrites a contract
+    from ruamel.yaml import YAML  # only the commands that --link rewrite a contract
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
     yaml_rt = YAML(typ="rt")
     yaml_rt.preserve_quotes = True
     yaml_rt.width = 4096
     data = yaml_rt.load(contract_file.read_text(encoding="utf-8"))
+    if tier is not None:
+        data["tier"] = tier
     evidence = data.get("evidence")
     if evidence is None:
         evidence = data["evidence"] = CommentedMap()
-    if role == "passing":
-        evidence["passing"] = artifact
-    else:
-        failing = evidence.get("failing")
-        if failing is None:
-            failing = evidence["failing"] = CommentedSeq()
-        if artifact not in failing:
-            failing.append(artifact)
+    if passing is not None:
+        evidence["passing"] = passing
+    if failing:
+        listed = evidence.get("failing")
+        if listed is None:
+            listed = evidence["failing"] = CommentedSeq()
+        for artifact in failing:
+            if artifact not in listed:
+                listed.append(artifact)
     out = io.StringIO()
     yaml_rt.dump(data, out)
     atomic_write(contract_file, out.getvalue(), inside=root)

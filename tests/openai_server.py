@@ -1,0 +1,143 @@
+"""An OpenAI-compatible chat-completions server on 127.0.0.1, for tests and benchmarks. Nothing leaves the machine.
+
+Every request is recorded. By default it answers "fake server answered <model>". With ``truth``
+(messages -> the right answer) and ``skill`` (model -> share of right answers) it plays a
+deterministic model: whether a given model gets a given prompt right is a hash of both, so a
+re-run gives the same answers and the lite model can be right 70% of the time while the mid one
+is right 97%. ``faults`` scripts trouble by model: a list of "429" (with Retry-After), "500",
+"slow" (longer than any client timeout the tests set) consumed one per call, then normal answers.
+``latency`` delays every answer (the benchmark's 50 ms). Usage is reported: prompt tokens are the
+words of the messages, completion tokens the words of the answer.
+
+Run as a script (``python tests/openai_server.py --latency 0.05``) it prints its base URL and
+serves until killed: the benchmark runs it as its own process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import threading
+import time
+from collections import defaultdict
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Optional
+
+Truth = Callable[[list[dict[str, Any]]], Optional[str]]
+SLOW_SECONDS = 3.0
+
+
+def right(model: str, messages: list[dict[str, Any]], skill: float) -> bool:
+    """Deterministic: does ``model`` answer this prompt right, for a model right ``skill`` of the time."""
+    digest = hashlib.sha256(json.dumps([model, messages], sort_keys=True).encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < skill
+
+
+class FakeOpenAI:
+    """``/v1/chat/completions`` on 127.0.0.1; ``base`` is the api_base to give a client."""
+
+    def __init__(self, truth: Optional[Truth] = None, skill: Optional[dict[str, float]] = None, latency: float = 0.0,
+                 faults: Optional[dict[str, list[str]]] = None, wrong: str = "wrong") -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.truth, self.skill, self.latency, self.wrong = truth, skill or {}, latency, wrong
+        self.faults: dict[str, list[str]] = defaultdict(list, {k: list(v) for k, v in (faults or {}).items()})
+        self.lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.server.request_queue_size = 128
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    def answer(self, model: str, messages: list[dict[str, Any]]) -> str:
+        if self.truth is None:
+            return f"fake server answered {model}"
+        expected = self.truth(messages)
+        if expected is None:
+            return self.wrong
+        return expected if right(model, messages, self.skill.get(model, 1.0)) else self.wrong
+
+    def calls(self, model: Optional[str] = None) -> int:
+        return sum(1 for r in self.requests if model is None or r["body"].get("model") == model)
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive: a client reuses its connections, as with a real provider
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _send(self, status: int, payload: dict[str, Any], headers: Optional[dict[str, str]] = None) -> None:
+                reply = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                model = str(body.get("model"))
+                with fake.lock:
+                    fake.requests.append({"path": self.path, "authorization": self.headers.get("Authorization"), "body": body})
+                    fault = fake.faults[model].pop(0) if fake.faults[model] else None
+                if not self.path.endswith("/chat/completions"):
+                    self._send(404, {"error": {"message": "not found"}})
+                    return
+                if fault == "429":
+                    self._send(429, {"error": {"message": "rate limited", "type": "rate_limit_error"}}, {"Retry-After": "0.2"})
+                    return
+                if fault == "500":
+                    self._send(500, {"error": {"message": "upstream broke", "type": "server_error"}})
+                    return
+                if fault == "401":
+                    self._send(401, {"error": {"message": "bad key", "type": "invalid_request_error"}})
+                    return
+                if fault == "slow":
+                    time.sleep(SLOW_SECONDS)
+                if fake.latency:
+                    time.sleep(fake.latency)
+                messages = body.get("messages", [])
+                text = fake.answer(model, messages)
+                prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in messages)
+                completion_tokens = len(text.split())
+                self._send(200, {
+                    "id": f"chatcmpl-{len(fake.requests)}", "object": "chat.completion", "created": int(time.time()), "model": model,
+                    "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
+                    "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                              "total_tokens": prompt_tokens + completion_tokens},
+                })
+
+        return Handler
+
+    def __enter__(self) -> "FakeOpenAI":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    args = parser.parse_args()
+    server = FakeOpenAI(truth=lambda messages: "billing", latency=args.latency)
+    server.requests = _Discard()  # type: ignore[assignment]  # a long benchmark keeps no history
+    print(server.base, flush=True)
+    server.server.serve_forever(poll_interval=0.05)
+
+
+class _Discard(list):  # type: ignore[type-arg]
+    def append(self, item: Any) -> None:
+        pass
+
+
+if __name__ == "__main__":
+    main()
