@@ -251,7 +251,7 @@ def eval_profile(task: str, tiers: Optional[str], concurrency: int, no_cache: bo
 @click.argument("log", type=click.Path(dir_okay=False))
 @click.option("--task", required=True, help="Task id.")
 @click.option("--tier", required=True, help="Tier the run used; the log's model must be one of its models.")
-@click.option("--model", help="The catalog id of the log's model, when the tool names it differently (it must be in the tier).")
+@click.option("--model", help="Optional: the model you expect; refused unless it is the one the log names.")
 @click.option("--scorer", help="Inspect: the scorer to read, when the log has several.")
 @click.option("--run-at", help="ISO 8601 time of the run (default: the log's own time).")
 @click.option("--link", type=click.Choice(["passing", "failing"]), help="Also link the artifact in the contract's evidence.")

@@ -23,6 +23,7 @@ from tiergate.models import Contract, is_external
 from tiergate.policy import Policy, artifact_paths, contract_paths, load_contract, load_policy, load_task
 from tiergate.rules import AT_REST, ON_CHANGE, budget
 from tiergate.rules.context import Change, Context, Pair
+from tiergate.runs import drift
 
 
 def _at_rest(ctx: Context) -> list[Finding]:
@@ -156,6 +157,7 @@ def cost_view(policy: Policy, now: dt.datetime, only: Optional[str] = None) -> c
     if only is not None and only not in files:
         raise TierGateError(f"no valid contract for task '{only}'; known tasks: {', '.join(sorted(files)) or 'none'}")
     findings = [f for f in budget.check(Context(policy, now)) if f.rule is not budget.BUDGET_INVERSION]
+    findings += drift.check(policy, now, only)
     findings = sorted((f for f in findings if only is None or f.file == files[only]), key=Finding.sort_key)
     return cost.CostView(cost.build(policy, now, only), findings, only is not None)
 

@@ -15,11 +15,12 @@ from tiergate import loading, schema_errors
 from tiergate.evidence import judge, store
 from tiergate.findings import Rule
 from tiergate.rules import budget, catalog, feasibility, gate, identity, ownership, prompt, proof
+from tiergate.runs import drift
 
 AT_REST: tuple[ModuleType, ...] = (catalog, identity, feasibility, budget, proof, ownership, prompt)
 ON_CHANGE: tuple[ModuleType, ...] = (gate,)
-# Rules found while loading files and verifying artifacts, declared beside that code.
-_LOADERS: tuple[ModuleType, ...] = (loading, schema_errors, store, judge)
+# Rules found while loading files and verifying artifacts, and the cost command's token warning, declared beside that code.
+_LOADERS: tuple[ModuleType, ...] = (loading, schema_errors, store, judge, drift)
 
 
 def _registry() -> dict[str, Rule]:
