@@ -28,6 +28,10 @@ Truth = Callable[[list[dict[str, Any]]], Optional[str]]
 SLOW_SECONDS = 3.0
 
 
+class Sure(str):
+    """An answer ``truth`` gives whatever the model's skill (a judge's score, say)."""
+
+
 def right(model: str, messages: list[dict[str, Any]], skill: float) -> bool:
     """Deterministic: does ``model`` answer this prompt right, for a model right ``skill`` of the time."""
     digest = hashlib.sha256(json.dumps([model, messages], sort_keys=True).encode()).digest()
@@ -55,6 +59,8 @@ class FakeOpenAI:
         expected = self.truth(messages)
         if expected is None:
             return self.wrong
+        if isinstance(expected, Sure):
+            return str(expected)
         return expected if right(model, messages, self.skill.get(model, 1.0)) else self.wrong
 
     def calls(self, model: Optional[str] = None) -> int:

@@ -15,6 +15,7 @@ sample is worth:
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import random
 import time
@@ -192,6 +193,7 @@ def litellm_send() -> Send:
     except ImportError:
         raise TierGateError("`tiergate eval run` needs LiteLLM: pip install 'tiergate[run]'") from None
     litellm.telemetry = False
+    logging.getLogger("LiteLLM").setLevel(logging.ERROR)  # its warnings would interleave with the progress lines
     litellm.suppress_debug_info = True
     litellm.drop_params = False
     for name in ("callbacks", "success_callback", "failure_callback", "_async_success_callback", "_async_failure_callback"):
@@ -210,8 +212,8 @@ def litellm_send() -> Send:
         except transient as err:
             status = getattr(err, "status_code", None)
             raise Transient(f"{type(err).__name__} {status or ''}".strip(), retry_after(err) if status == 429 else None) from err
-        except litellm.APIError as err:  # 4xx and the rest: not worth repeating
-            raise CallFailed(f"{where.model.id}: {type(err).__name__} {getattr(err, 'status_code', '')}: {_short(err)}") from None
+        except Exception as err:  # noqa: BLE001 - 4xx (a bad key, a bad request) and the rest: not worth repeating
+            raise CallFailed(f"{where.model.id}: {type(err).__name__} {getattr(err, 'status_code', '') or ''}: {_short(err)}") from None
         choice = response.choices[0]
         message = choice.message
         return reply_from(message.content, choice.finish_reason, getattr(message, "refusal", None), getattr(response, "usage", None),
