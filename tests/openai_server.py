@@ -45,6 +45,7 @@ class FakeOpenAI:
                  faults: Optional[dict[str, list[str]]] = None, wrong: str = "wrong") -> None:
         self.requests: list[dict[str, Any]] = []
         self.truth, self.skill, self.latency, self.wrong = truth, skill or {}, latency, wrong
+        self.chatty: set[str] = set()  # models that answer everything in words (a judge that gives no number)
         self.faults: dict[str, list[str]] = defaultdict(list, {k: list(v) for k, v in (faults or {}).items()})
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -54,6 +55,8 @@ class FakeOpenAI:
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def answer(self, model: str, messages: list[dict[str, Any]]) -> str:
+        if model in self.chatty:
+            return "I think this answer is quite good overall."
         if self.truth is None:
             return f"fake server answered {model}"
         expected = self.truth(messages)
