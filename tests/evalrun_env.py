@@ -59,7 +59,7 @@ def truth() -> Any:
 
 
 def wire(repo: Repo, server: FakeOpenAI, timeout: float = 5) -> None:
-    """Point the tiers' primaries at the server and give intent-classification a prompt block."""
+    """Point the tiers' primaries at the server; intent-classification's prompt block is the example's own."""
     text = repo.read(CATALOG)
     for model, served in SERVED.items():
         marker = f"      - id: {model}\n"
@@ -69,7 +69,7 @@ def wire(repo: Repo, server: FakeOpenAI, timeout: float = 5) -> None:
         text = text[:end] + (f"        litellm_params: {{model: openai/{served}, api_base: \"{server.base}\", "
                              f"api_key: os.environ/{KEY_VAR}, timeout: {timeout}}}\n") + text[end:]
     repo.write(CATALOG, text)
-    repo.write(INTENT, repo.read(INTENT) + PROMPT)
+    assert repo.read(INTENT).endswith(PROMPT), "the example contract's prompt block is the one these tests expect"
 
 
 def expected_score(served: str, system: str = "You label customer support messages.") -> float:

@@ -214,7 +214,7 @@ def record(task: str, tier: str, model: str, records_file: str, run_at: Optional
 @click.option("--model", help="A model of the tier (default: its primary, the one routers call).")
 @click.option("--limit", type=int, help="Only the first N samples: a trial, kept in .tiergate/trials/, never evidence.")
 @click.option("--concurrency", type=int, default=8, show_default=True, help="Calls in flight at once.")
-@click.option("--no-cache", is_flag=True, help="Ask again even for answers in .tiergate/cache/.")
+@click.option("--no-cache", is_flag=True, help="Ask again even for answers in .tiergate/cache/ (the new answers replace them).")
 @click.option("--link", type=click.Choice(["passing", "failing"]), help="Also link the artifact in the contract's evidence.")
 @repo_option
 @format_option(RUN)
@@ -234,7 +234,7 @@ def eval_run(task: str, tier: str, model: Optional[str], limit: Optional[int], c
 @click.option("--task", required=True, help="Task id.")
 @click.option("--tiers", help="Comma-separated tiers (default: from the lowest up to the contract's tier).")
 @click.option("--concurrency", type=int, default=8, show_default=True, help="Calls in flight at once.")
-@click.option("--no-cache", is_flag=True, help="Ask again even for answers in .tiergate/cache/.")
+@click.option("--no-cache", is_flag=True, help="Ask again even for answers in .tiergate/cache/ (the new answers replace them).")
 @click.option("--link", is_flag=True, help="Record every run; set the tier, its passing run and the failures below it in the contract.")
 @repo_option
 @format_option(PROFILE)

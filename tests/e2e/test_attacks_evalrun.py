@@ -163,16 +163,16 @@ def test_a_checker_entry_point_is_never_run_by_the_gate(wired, capsys, tmp_path)
 def test_the_cache_is_outside_evals_and_a_cached_answer_is_the_same_answer(wired, model_server, capsys):
     first = run(capsys, wired, "--format", "json")
     path = json.loads(first.out)["path"]
-    cache = wired.root / ".tiergate/cache"
-    entries = list(cache.rglob("*.json"))
-    assert len(entries) == 200 and not any("evals" in str(p.relative_to(wired.root)) for p in entries)
-    # a tampered entry (its key no longer matches) is a miss, asked again, never a silent answer
-    entry = entries[0]
-    data = json.loads(entry.read_text())
-    data["key"] = "0" * 64
-    entry.write_text(json.dumps(data))
+    logs = list((wired.root / ".tiergate/cache").rglob("*.jsonl"))
+    assert [log.name for log in logs] == ["openai-gpt-5-nano.jsonl"]  # outside evals/, one log per model
+    lines = logs[0].read_text().splitlines()
+    assert len(lines) == 200
+    # an edited entry (its key no longer matches) and a line cut short are misses, asked again, never a silent answer
+    first, second = json.loads(lines[0]), lines[1]
+    first["key"] = "0" * 64
+    logs[0].write_text("\n".join([json.dumps(first), second[: len(second) // 2], *lines[2:]]) + "\n")
     asked = model_server.calls()
     second = cli(capsys, "eval", "run", "--task", "intent-classification", "--tier", "lite", "--repo", str(wired.root), "--format", "json",
                  "--limit", "200")
-    assert second.code == 0 and model_server.calls() == asked + 1
+    assert second.code == 0 and model_server.calls() == asked + 2
     assert yaml.safe_load(wired.read(path))["score"] == json.loads(second.out)["score"]

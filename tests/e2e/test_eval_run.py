@@ -78,7 +78,7 @@ def test_retries_honour_retry_after_and_back_off_on_5xx(wired, model_server):
     from tiergate.loading import WorkTree, parse_yaml
 
     catalog = parse_yaml(WorkTree(wired.root).read("policy/tiers.yaml", 1 << 20), "policy/tiers.yaml").validated(Catalog)
-    client = Client(ResponseCache(wired.root, enabled=False), litellm_send(), sleep=sleep)
+    client = Client(ResponseCache(wired.root, read=False, write=False), litellm_send(), sleep=sleep)
     import asyncio
 
     reply = asyncio.run(client.call(target(catalog.tiers[0].models[0]), [{"role": "user", "content": "Message: x"}], {"max_tokens": 8}))
@@ -134,7 +134,7 @@ def test_ctrl_c_leaves_nothing_in_evals_and_a_rerun_resumes(repo, tmp_path):
         assert proc.returncode == 2, err
         assert "interrupted" in err and "Traceback" not in err
         assert evidence_files(repo) == before  # nothing half written
-        cached = len(list((repo.root / ".tiergate/cache").rglob("*.json")))
+        cached = sum(len(log.read_text().splitlines()) for log in (repo.root / ".tiergate/cache").glob("*.jsonl"))
         assert cached >= 15
         asked = slow.calls()
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)

@@ -158,7 +158,7 @@ class Runner:
         self.root, self.policy, self.catalog, self.contract = root, policy, catalog, contract
         self.spec = prompts.spec(policy.tree, contract)
         self.rows = _eval_rows(policy, contract)
-        self.client = Client(ResponseCache(root, cache), send)
+        self.client = Client(ResponseCache(root, read=cache), send)
         self.environ = environ
         self.judge = judge_call(catalog, contract, self.spec.rubric, environ)
         metric = contract.slo.metric
@@ -169,19 +169,18 @@ class Runner:
             self.params["response_format"] = {"type": "json_schema", "json_schema": {"name": contract.task.replace("-", "_"),
                                                                                       "schema": self.spec.response_format}}
 
-    async def _one(self, where: Target, sample: dict[str, Any], gate: asyncio.Semaphore, progress: Progress) -> dict[str, Any]:
+    async def _one(self, where: Target, sample: dict[str, Any], progress: Progress) -> dict[str, Any]:
         question = prompts.messages(self.spec, sample)
-        async with gate:
-            reply = await self.client.call(where, question, self.params)
-            metric = self.contract.slo.metric
-            if metric == "rubric_mean":
-                assert self.judge is not None
-                fields = await self.judge.fields(self.client, reply, question)
-            elif metric == "pass_rate":
-                assert self.check is not None
-                fields = pass_fields(self.check, reply, sample)
-            else:
-                fields = label_fields(self.spec, reply, label_only=metric == "macro_f1")
+        reply = await self.client.call(where, question, self.params)
+        metric = self.contract.slo.metric
+        if metric == "rubric_mean":
+            assert self.judge is not None
+            fields = await self.judge.fields(self.client, reply, question)
+        elif metric == "pass_rate":
+            assert self.check is not None
+            fields = pass_fields(self.check, reply, sample)
+        else:
+            fields = label_fields(self.spec, reply, label_only=metric == "macro_f1")
         cost = where.cost(reply)
         record = {"id": sample["id"], **fields, "answer": reply.text, "finish_reason": reply.finish_reason,
                   "input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens, "latency_ms": reply.latency_ms,
@@ -191,13 +190,22 @@ class Runner:
         return record
 
     async def _all(self, where: Target, rows: list[dict[str, Any]], concurrency: int, progress: Progress) -> list[dict[str, Any]]:
-        gate = asyncio.Semaphore(concurrency)
-        tasks = [asyncio.ensure_future(self._one(where, row, gate, progress)) for row in rows]
+        """``concurrency`` workers take the samples in turn: at most that many calls in flight, and no queue of
+        thousands of waiting tasks (a semaphore's waiters make each acquire cost more as they pile up)."""
+        out: list[Optional[dict[str, Any]]] = [None] * len(rows)
+        todo = iter(enumerate(rows))
+
+        async def worker() -> None:
+            for index, row in todo:
+                out[index] = await self._one(where, row, progress)
+
+        workers = [asyncio.ensure_future(worker()) for _ in range(min(concurrency, len(rows)))]
         try:
-            return list(await asyncio.gather(*tasks))
+            await asyncio.gather(*workers)
         finally:
-            for task in tasks:
+            for task in workers:
                 task.cancel()
+        return [record for record in out if record is not None]
 
     def collect(self, model: ModelEntry, limit: Optional[int], concurrency: int, label: str = "") -> list[dict[str, Any]]:
         """Every sample's record, in eval-set order; stops (TierGateError) on Ctrl-C, a failed call or a bad judge answer."""
@@ -218,6 +226,8 @@ class Runner:
                                 f"{progress.done} answers so far are cached: fix the cause and run the same command again") from None
         except JudgeUnparsable as err:
             raise TierGateError(f"{err}; nothing was recorded: fix the rubric (or the judge) so it answers with a number") from None
+        finally:
+            self.client.cache.close()
 
 
 def _good(metric: str, record: dict[str, Any], sample: dict[str, Any]) -> Optional[bool]:

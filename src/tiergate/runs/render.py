@@ -1,17 +1,23 @@
-"""Renderers for ``eval run`` / ``eval import`` (an Outcome) and ``eval profile`` (a Profile): text, json, markdown."""
+"""Renderers for ``eval run`` / ``eval import`` (an Outcome) and ``eval profile`` (a Profile): text, json, markdown.
+
+The result types are imported for type checking only: ``--help`` loads these renderers for the
+format names, and must not load the run client with them.
+"""
 
 from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from tabulate import tabulate
 
 from tiergate.cost import per_call
 from tiergate.report import Formats
-from tiergate.runs.execute import Outcome
-from tiergate.runs.profile import Profile
+
+if TYPE_CHECKING:
+    from tiergate.runs.execute import Outcome
+    from tiergate.runs.profile import Profile
 
 HEADERS = ["tier", "model", "score", "upper bound", "verdict", "cost/call", "cost/success", "p95 latency", "errors"]
 
@@ -79,5 +85,5 @@ def profile_json(view: Profile) -> str:
                        "notes": view.notes}, indent=2) + "\n"
 
 
-OUTCOME: Formats[Outcome] = Formats({"text": outcome_text, "json": outcome_json})
-PROFILE: Formats[Profile] = Formats({"text": profile_text, "json": profile_json, "markdown": profile_markdown})
+OUTCOME: "Formats[Outcome]" = Formats({"text": outcome_text, "json": outcome_json})
+PROFILE: "Formats[Profile]" = Formats({"text": profile_text, "json": profile_json, "markdown": profile_markdown})
