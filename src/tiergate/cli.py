@@ -183,7 +183,7 @@ def init_cmd(directory: str, platform_owner: str, owner: str, tiers: str, action
 
 @cli.group("eval")
 def eval_group() -> None:
-    """Eval artifacts."""
+    """Eval artifacts: record a run, run one, profile the tiers, import a log."""
 
 
 @eval_group.command("record")

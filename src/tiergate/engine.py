@@ -17,7 +17,7 @@ from tiergate import cost, gitio
 from tiergate.errors import TierGateError
 from tiergate.evidence.record import Recorded, read_input, record_run
 from tiergate.findings import Finding, Result, TierChange
-from tiergate.layout import CATALOG, EVALS, RECORDS_SUFFIX, contract_path, is_artifact, is_codeowners, is_contract, is_stray, under
+from tiergate.layout import CATALOG, EVALS, RECORDS_SUFFIX, is_artifact, is_codeowners, is_contract, is_stray, under
 from tiergate.loading import MAX_YAML_BYTES, Document, LoadError, Tree, WorkTree
 from tiergate.models import Contract, is_external
 from tiergate.policy import Policy, artifact_paths, contract_paths, load_contract, load_policy, load_task

@@ -8,7 +8,6 @@ the pull request where the gate runs. Needs LiteLLM (like test_eval_run.py).
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import subprocess
@@ -16,7 +15,7 @@ import sys
 
 import yaml
 
-from evalrun_env import INTENT, KEY_VAR, PROMPT, evidence_files, load, model_server, wired  # noqa: F401
+from evalrun_env import INTENT, KEY_VAR, PROMPT, evidence_files, model_server, wired  # noqa: F401
 from conftest import AS_OF, cli
 from gitrepo import init
 
@@ -176,3 +175,22 @@ def test_the_cache_is_outside_evals_and_a_cached_answer_is_the_same_answer(wired
                  "--limit", "200")
     assert second.code == 0 and model_server.calls() == asked + 2
     assert yaml.safe_load(wired.read(path))["score"] == json.loads(second.out)["score"]
+
+
+def test_a_prompt_changed_in_the_same_change_as_the_raise_moves_the_goalposts(wired, capsys):
+    """A prompt that tells the cheap model to answer badly makes real, failing, conclusive evidence: the gate refuses
+    the raise while the prompt changes in the same pull request."""
+    init(wired.root)
+    wired.replace(INTENT, 'system: "You label customer support messages."', 'system: "Answer with a word that is not a label."')
+    done = cli(capsys, "eval", "profile", "--task", "intent-classification", "--tiers", "lite,mid", "--link", "--repo", str(wired.root))
+    assert done.code == 0, done.err
+    check = cli(capsys, "check", "--base", "main", "--repo", str(wired.root), "--format", "json")
+    assert check.code == 1 and "TG804" in check.rules()
+    assert "prompt block changed" in check.out
+
+
+def test_the_twin_a_prompt_change_on_its_own_is_no_goalpost(wired, capsys):
+    init(wired.root)
+    wired.replace(INTENT, 'system: "You label customer support messages."', 'system: "You label support messages."')
+    check = cli(capsys, "check", "--base", "main", "--repo", str(wired.root), "--format", "json")
+    assert "TG804" not in check.rules()

@@ -22,7 +22,8 @@ TIER_UPGRADE_UNPROVEN = Rule("TG801", "tier-upgrade-unproven", "error",
                              "The tier rose without a valid failing artifact for every tier from the old tier up to the new one.")
 CEILING_RAISE_UNPROVEN = Rule("TG803", "ceiling-raise-unproven", "error",
                               "The escalation ceiling rose without a valid failing artifact of the old ceiling tier.")
-GOALPOSTS_MOVED = Rule("TG804", "goalposts-moved", "error", "The SLO was tightened in the same change that raises the tier or ceiling.")
+GOALPOSTS_MOVED = Rule("TG804", "goalposts-moved", "error",
+                       "The SLO was tightened, or the prompt changed, in the same change that raises the tier or ceiling.")
 BAR_LOWERED = Rule("TG805", "bar-lowered", "warning", "The SLO threshold was lowered or the escalation removed; the owner must approve.")
 EVIDENCE_REWRITTEN = Rule("TG806", "evidence-rewritten", "error",
                           "An artifact or records file that exists on the base branch was modified, renamed or deleted.")
@@ -95,16 +96,34 @@ def _moved_bar(change: Change, pair: Pair) -> Iterator[Finding]:
     tightened = _tightened(base.slo, head.slo)
     if not tightened and change.changed(base.slo.eval_set):
         tightened = f"eval set {base.slo.eval_set} edited"
+    if not tightened:
+        tightened = _prompt_moved(change, base, head)
     costlier = (head.tier, head.ceiling) != (base.tier, base.ceiling)
     if tightened and costlier:
-        yield finding(GOALPOSTS_MOVED, doc.path, doc.line("slo"),
-                      f"this change tightens the SLO ({tightened}) and changes the tier or ceiling: land the SLO change first, "
-                      "on its own, then propose the tier change with evidence against the new SLO")
+        if tightened.startswith("prompt"):
+            yield finding(GOALPOSTS_MOVED, doc.path, doc.line("prompt") or doc.line("tier"),
+                          f"this change moves the goalposts ({tightened}) and changes the tier or ceiling: the prompt decides what the "
+                          "cheaper tier is failed on, so land the prompt change first, on its own, then propose the tier change "
+                          "with evidence run on it")
+        else:
+            yield finding(GOALPOSTS_MOVED, doc.path, doc.line("slo"),
+                          f"this change tightens the SLO ({tightened}) and changes the tier or ceiling: land the SLO change first, "
+                          "on its own, then propose the tier change with evidence against the new SLO")
     if head.slo.metric == base.slo.metric and head.slo.threshold < base.slo.threshold:
         yield finding(BAR_LOWERED, doc.path, doc.line("slo", "threshold"),
                       f"threshold lowered from {base.slo.threshold:g} to {head.slo.threshold:g}: {head.owner} must approve")
     if base.escalation is not None and head.escalation is None:
         yield finding(BAR_LOWERED, doc.path, doc.line("tier"), f"escalation to '{base.ceiling}' removed: {head.owner} must approve")
+
+
+def _prompt_moved(change: Change, base: Contract, head: Contract) -> str:
+    """The prompt decides the answers a lower tier is failed on: a prompt changed (or added, or one of its
+    files edited) in the same change as a raise could be written to make the cheaper tier fail."""
+    if base.prompt != head.prompt:
+        return "prompt block " + ("added" if base.prompt is None else "removed" if head.prompt is None else "changed")
+    files = [] if head.prompt is None else [head.prompt.template] + ([head.prompt.judge.rubric] if head.prompt.judge else [])
+    edited = next((f for f in files if f is not None and change.changed(f)), None)
+    return f"prompt file {edited} edited" if edited else ""
 
 
 def _tightened(base: SLO, head: SLO) -> str:

@@ -11,7 +11,7 @@ from typing import Iterator, Optional
 
 from tiergate.findings import Finding, Rule, finding
 from tiergate.layout import PROMPTS, is_prompt_file
-from tiergate.loading import MAX_YAML_BYTES, LoadError
+from tiergate.loading import LoadError
 from tiergate.models import Catalog, Contract
 from tiergate.rules.context import Context
 

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Optional, TextIO
+from typing import Any, Optional, TextIO
 
 from tiergate.errors import TierGateError
 from tiergate.evidence.record import Recorded, measure, record_run, verdict_of
