@@ -80,7 +80,7 @@ class Progress:
     label: str = ""
     done: int = 0
     errors: int = 0
-    hits: int = 0
+    hits: float = 0.0
     spend: Decimal = Decimal(0)
     _shown: float = 0.0
     _step: int = 0
@@ -88,10 +88,10 @@ class Progress:
     def __post_init__(self) -> None:
         self.tty = self.stream.isatty()
 
-    def add(self, reply: Reply, cost: Decimal, good: Optional[bool]) -> None:
+    def add(self, reply: Reply, cost: Decimal, good: float) -> None:
         self.done += 1
         self.errors += reply.error is not None
-        self.hits += bool(good)
+        self.hits += good
         self.spend += cost
         now = time.monotonic()
         if self.tty and (now - self._shown > 0.1 or self.done == self.total):
@@ -108,7 +108,7 @@ class Progress:
 
     def _figures(self) -> str:
         share = self.hits / self.done if self.done else 0.0
-        return f"{self.done}/{self.total} done, {self.errors} errors, score so far {share:.3f}, spend ${self.spend:.6f}"
+        return f"{self.done}/{self.total} done, {self.errors} errors, score so far {share:.3g}, spend ${self.spend:.6f}"
 
 
 def _eval_rows(policy: Policy, contract: Contract) -> list[dict[str, Any]]:
@@ -230,15 +230,15 @@ class Runner:
             self.client.cache.close()
 
 
-def _good(metric: str, record: dict[str, Any], sample: dict[str, Any]) -> Optional[bool]:
-    """For the progress line only: did this sample go right (the recorded score is computed by metrics.py)."""
+def _good(metric: str, record: dict[str, Any], sample: dict[str, Any]) -> float:
+    """For the progress line only: this sample's share of the score so far (the recorded score is metrics.py's)."""
     if metric == "pass_rate":
-        return bool(record.get("passed"))
+        return float(record.get("passed") is True)
     if metric == "rubric_mean":
-        return None
+        return float(record.get("score", 0.0))
     from tiergate.metrics import same
 
-    return record.get("error") is None and same(record.get("output"), sample.get("expected"), strip=metric == "exact_match")
+    return float(record.get("error") is None and same(record.get("output"), sample.get("expected"), strip=metric == "exact_match"))
 
 
 def records_bytes(records: list[dict[str, Any]]) -> bytes:

@@ -74,7 +74,16 @@ def checker(spec: Checker, parse: Any) -> Callable[[str, dict[str, Any]], bool]:
     except (ImportError, AttributeError) as err:
         raise TierGateError(f"prompt.checker.entry_point {spec.entry_point} cannot be loaded: {err}; install the package that "
                             "provides it where you run the eval") from None
-    return lambda text, sample: found(text, sample) is True
+    def call(text: str, sample: dict[str, Any]) -> bool:
+        try:
+            return found(text, sample) is True
+        except Unparsable:
+            raise
+        except Exception as err:  # noqa: BLE001 - the checker is the contract's code, not tiergate's: name it
+            raise TierGateError(f"prompt.checker.entry_point {spec.entry_point} raised {type(err).__name__}: {err} on sample "
+                                f"'{sample.get('id')}'") from None
+
+    return call
 
 
 def pass_fields(check: Callable[[str, dict[str, Any]], bool], reply: Reply, sample: dict[str, Any]) -> dict[str, Any]:
