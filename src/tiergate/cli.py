@@ -253,7 +253,7 @@ def eval_profile(task: str, tiers: Optional[str], concurrency: int, no_cache: bo
 @click.option("--tier", required=True, help="Tier the run used; the log's model must be one of its models.")
 @click.option("--model", help="Optional: the model you expect; refused unless it is the one the log names.")
 @click.option("--scorer", help="Inspect: the scorer to read, when the log has several.")
-@click.option("--run-at", help="ISO 8601 time of the run (default: the log's own time).")
+@click.option("--run-at", help="ISO 8601 time of the run, for a log that states none (a log's own time is never changed).")
 @click.option("--link", type=click.Choice(["passing", "failing"]), help="Also link the artifact in the contract's evidence.")
 @repo_option
 @format_option(RUN)

@@ -83,7 +83,7 @@ def mock_in_lite(repo):
 
 def do_import(capsys, repo, tool, log, tier="lite", *extra):
     return cli(capsys, "eval", "import", "--from", tool, str(log), "--task", "intent-classification", "--tier", tier,
-               "--repo", str(repo.root), "--run-at", "2026-11-15T10:00:00Z", "--format", "json", *extra)
+               "--repo", str(repo.root), "--format", "json", *extra)
 
 
 def evidence(repo) -> set[str]:
@@ -165,6 +165,14 @@ def test_a_promptfoo_results_file_becomes_an_artifact(repo, capsys, tmp_path, va
     assert (art["model"], art["source"], art["counts"]) == ("openai/gpt-5-nano", "promptfoo", {"successes": 160, "total": 200})
     assert art["measured"]["p95_latency_ms"] == 120
     assert validate().code == 0
+
+
+def test_an_import_keeps_the_logs_own_run_time(repo, capsys, tmp_path):
+    log = promptfoo_file(tmp_path, rows())
+    redated = do_import(capsys, repo, "promptfoo", log, "lite", "--run-at", "2026-11-19T10:00:00Z")
+    assert redated.code == 2 and "would re-date it" in redated.err
+    done = do_import(capsys, repo, "promptfoo", log, "lite", "--run-at", "2026-11-15T10:00:00Z")
+    assert done.code == 0 and yaml.safe_load(repo.read(json.loads(done.out)["path"]))["run_at"].isoformat().startswith("2026-11-15T10:00")
 
 
 def test_promptfoo_errors_are_not_evidence(repo, capsys, tmp_path):

@@ -194,6 +194,9 @@ def import_log(root: Path, request: Request, now: dt.datetime) -> Outcome:
         raise TierGateError(f"{request.log}: holds no samples")
     tier, model = pick_model(catalog, request.tier, model_id)
     records = [_fields(contract, s, model, request.log) for s in samples]
+    if request.run_at is not None and when is not None and request.run_at != when:
+        raise TierGateError(f"{request.log} says the run was at {when.isoformat()}; --run-at {request.run_at.isoformat()} would "
+                            "re-date it (and its place among the task's runs): drop --run-at")
     run_at = request.run_at or when or now.replace(microsecond=0)
     if run_at > now:
         raise TierGateError(f"{request.log}: the run time {run_at.isoformat()} is in the future")
