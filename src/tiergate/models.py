@@ -435,11 +435,13 @@ class Contract(Strict):
     review_cadence_days: Optional[Days] = None
     prompt: Optional[Prompt] = Field(default=None, description="how `tiergate eval run` asks a model; optional")
 
-    @model_validator(mode="after")
-    def _prompt_fits_metric(self) -> "Contract":
-        prompt, metric = self.prompt, self.slo.metric
-        if prompt is None:
-            return self
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_fits_metric(cls, prompt: Optional[Prompt], info: ValidationInfo) -> Optional[Prompt]:
+        slo = info.data.get("slo")
+        if prompt is None or slo is None:
+            return prompt
+        metric = slo.metric
         if metric == "pass_rate" and prompt.checker is None:
             raise ValueError("a pass_rate prompt needs a checker (json_schema, regex or entry_point)")
         if metric != "pass_rate" and prompt.checker is not None:
@@ -448,7 +450,7 @@ class Contract(Strict):
             raise ValueError("a rubric_mean prompt needs a judge (model and rubric)")
         if metric != "rubric_mean" and prompt.judge is not None:
             raise ValueError(f"judge is for rubric_mean; the SLO metric is {metric}: remove it")
-        return self
+        return prompt
 
     @property
     def ceiling(self) -> str:

@@ -62,3 +62,28 @@ def test_a_checker_takes_exactly_one_kind():
     with pytest.raises(ValidationError, match="does not compile"):
         Checker.model_validate({"regex": "("})
     assert Checker.model_validate({"entry_point": "pkg.mod:check"}).entry_point == "pkg.mod:check"
+
+
+def _contract(**prompt):
+    import yaml
+
+    from conftest import PROJECT
+    from tiergate.models import Contract
+
+    data = yaml.safe_load((PROJECT / "policy/tasks/intent-classification.yaml").read_text())
+    data["prompt"] = {"inline": "Classify: {input}", **prompt}
+    return Contract.model_validate(data)
+
+
+@pytest.mark.parametrize("prompt, message", [
+    ({"checker": {"regex": "x"}}, "checker is for pass_rate"),
+    ({"judge": {"model": "anthropic/claude-opus-4-1", "rubric": "policy/prompts/r.md"}}, "judge is for rubric_mean"),
+])
+def test_a_prompt_must_fit_the_slo_metric(prompt, message):
+    with pytest.raises(ValidationError, match=message) as caught:
+        _contract(**prompt)
+    assert caught.value.errors()[0]["loc"][0] == "prompt"  # located at the prompt block, not the top level
+
+
+def test_the_example_contracts_prompt_is_valid():
+    assert _contract().prompt is not None
