@@ -53,7 +53,8 @@ def truth() -> Any:
         if messages and messages[0].get("role") == "system" and "You grade one answer" in messages[0]["content"]:
             return Sure(JUDGE_SCORE)
         text = messages[-1]["content"]
-        return labels.get(text.rsplit("Message: ", 1)[-1].strip(), "billing")
+        label = labels.get(text.rsplit("Message: ", 1)[-1].strip(), "billing")
+        return json.dumps({"label": label}) if text.startswith("As JSON") else label
 
     return answer
 

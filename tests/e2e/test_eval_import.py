@@ -3,9 +3,10 @@
 The Inspect logs come from inspect_ai itself, running a tiny task on its built-in mock model
 (`mockllm/model`, given fixed answers and usage so nothing is counted or fetched); the tests skip
 without inspect_ai unless `TIERGATE_REQUIRE_INSPECT=1` (`.ci/run` sets it). The promptfoo file
-follows promptfoo's `OutputFile` type (src/types/index.ts): `{evalId, results: EvaluateSummaryV3,
-config, shareableUrl, metadata}` with `results.version: 3`, each result an `EvaluateResult`
-(`failureReason` 0 none, 1 assertion, 2 error).
+follows promptfoo's results format version 3 (`promptfoo eval --output results.json`), as its
+`OutputFile` type in src/types/index.ts defines it: `{evalId, results: EvaluateSummaryV3, config,
+shareableUrl, metadata}` with `results.version: 3` (the version that dropped V2's table), each
+result an `EvaluateResult` (`failureReason` 0 none, 1 assertion, 2 error).
 """
 
 from __future__ import annotations

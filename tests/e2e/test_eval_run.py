@@ -223,3 +223,20 @@ def test_rubric_mean_through_a_judge_on_a_higher_tier(wired, model_server):
     record = load(wired.path(yaml.safe_load(wired.read(done.path))["records"]["path"]))[0]
     assert record["judge"]["model"] == "anthropic/claude-sonnet-4-5" and record["judge"]["cost_usd"] > 0
     assert done.measured["total_cost_usd"] > sum(r["cost_usd"] for r in load(wired.path(yaml.safe_load(wired.read(done.path))["records"]["path"])))
+
+
+JSON_CHECKER = """prompt:
+  inline: "As JSON, classify. Message: {input}"
+  checker: {json_schema: {type: object, required: [label], properties: {label: {enum: [billing, bug, howto, account]}}}}
+"""
+
+
+def test_pass_rate_through_a_json_schema_checker_counts_unparsable_answers_as_errors(wired):
+    text = wired.read(INTENT).split("prompt:")[0].replace("metric: accuracy", "metric: pass_rate").replace("threshold: 0.93", "threshold: 0.9")
+    wired.write(INTENT, text + JSON_CHECKER)
+    done = run(wired)
+    records = load(wired.path(yaml.safe_load(wired.read(done.path))["records"]["path"]))
+    wrong = [r for r in records if r["answer"] == "wrong"]  # the server's miss: not JSON at all
+    assert wrong and all(r["passed"] is False and r["error"] == "unparsable" for r in wrong)
+    assert all(r["passed"] is True for r in records if r["answer"] != "wrong")  # JSON that fits the schema
+    assert done.score.value == (200 - len(wrong)) / 200 and done.measured["errors"] == len(wrong)
