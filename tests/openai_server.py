@@ -43,6 +43,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # listen() backlog: 32 clients connecting at once must not be reset
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-answer (a run stopped by an error, Ctrl-C) is not the server's problem to print."""
+
 
 class FakeOpenAI:
     """``/v1/chat/completions`` on 127.0.0.1; ``base`` is the api_base to give a client."""
