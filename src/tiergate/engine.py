@@ -213,7 +213,8 @@ def codeowners_block(root: Path, policy: Policy) -> tuple[str, str]:
     owned = [(doc.path, contract.owner) for contract, doc in valid]
     sets = codeowners.set_owners((c.slo.eval_set, c.owner) for c, _ in valid if not is_external(c.slo.eval_set)
                                  and policy.tree.exists(c.slo.eval_set))
-    return target, codeowners.managed_block(policy.catalog.platform_owner, target, owned, sets, present=policy.tree.exists)
+    return target, codeowners.managed_block(policy.catalog.platform_owner, target, owned, sets,
+                                              present=policy.tree.exists, files=policy.tree.files)
 
 
 def write_codeowners(root: Path, policy: Policy) -> tuple[str, bool]:
