@@ -233,6 +233,10 @@ def write_codeowners(root: Path, policy: Policy) -> tuple[str, bool]:
         new = codeowners.updated(old, block)
     except codeowners.CodeownersError as err:
         raise TierGateError(f"{target}:{err.line}: {err}") from None
+    if len(new.encode("utf-8")) >= codeowners.MAX_BYTES:
+        raise TierGateError(f"{target} would be {len(new.encode('utf-8')):,} bytes, and GitHub ignores a CODEOWNERS file that is not "
+                            f"under 3 MB ({codeowners.MAX_BYTES:,} bytes); nothing was written. The block groups contracts by "
+                            "prefix: name each team's tasks with a common prefix (billing-…) so one line covers them")
     if new != old:
         atomic_write(root / target, new, inside=root)
     return target, new != old
