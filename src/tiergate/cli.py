@@ -285,10 +285,10 @@ def review_group() -> None:
     """The quarterly review: what is due, and the review issue."""
 
 
-def _due(repo: str, as_of: Optional[dt.datetime]) -> "DueView":
+def _due(repo: str, as_of: Optional[dt.datetime], with_spend: bool = False) -> "DueView":
     from tiergate.review.due import due_view
 
-    return due_view(_usable_policy(_repo_root(repo)), _day(as_of))
+    return due_view(_usable_policy(_repo_root(repo)), _day(as_of), with_spend)
 
 
 @review_group.command("due")
@@ -317,8 +317,8 @@ def review_open_issue(github_repo: Optional[str], as_of: Optional[dt.datetime], 
     """
     from tiergate.review.issue import open_issue
 
-    view = _due(repo, as_of)
-    click.echo(open_issue(view.items, view.total, view.as_of, github_repo, dry_run, update_only, os.environ), nl=False)
+    view = _due(repo, as_of, with_spend=True)
+    click.echo(open_issue(view.items, view.total, view.as_of, github_repo, dry_run, update_only, os.environ, view.spend), nl=False)
     return EXIT_OK
 
 
