@@ -220,3 +220,18 @@ def test_readme_shows_the_upload_step():
     for needle in ("github/codeql-action/upload-sarif", "security-events: write", "--format sarif",
                    "category: tiergate/validate/", "category: tiergate/check/"):
         assert needle in readme, needle
+
+
+def test_sarif_output_stays_light(repo):
+    """validate/check --format sarif load no heavy extra, no GitHub client and none of the HTML or review code."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "tiergate", "validate", "--repo", str(repo.root),
+                           "--format", "sarif", "--as-of", AS_OF], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    loaded = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert "tiergate.report.sarif" in loaded
+    for heavy in ("github", "litellm", "duckdb", "ibis", "psycopg", "inspect_ai", "jsonschema",
+                  "tiergate.report.html", "tiergate.report.svg", "tiergate.review.spend", "tiergate.github"):
+        assert heavy not in loaded, heavy

@@ -52,13 +52,7 @@ def spend(policy: Policy, items: list[DueItem], as_of: dt.date) -> Spend:
     assert catalog is not None
     now = dt.datetime.combine(as_of, dt.time(23, 59, 59), tzinfo=dt.timezone.utc)
     report = cost.build(policy, now)
-    counts = {tier: 0 for tier in report.tiers}
-    amounts = {tier: cost.ZERO for tier in report.tiers}
-    priced: dict[str, cost.TaskCost] = {}
-    for item in report.tasks:
-        counts[item.contract.tier] += 1
-        amounts[item.contract.tier] += item.monthly
-        priced[item.contract.task] = item
+    priced = {item.contract.task: item for item in report.tasks}
     candidates = []
     for due in items:
         item = priced.get(due.task)
@@ -71,4 +65,5 @@ def spend(policy: Policy, items: list[DueItem], as_of: dt.date) -> Spend:
         if saving > 0:
             candidates.append(Candidate(due.task, item.contract.tier, due.cheaper, item.monthly, saving))
     candidates.sort(key=lambda c: (-c.saving, c.task))
-    return Spend([TierSpend(tier, counts[tier], amounts[tier]) for tier in report.tiers], candidates[:MAX_CANDIDATES])
+    by_tier = [TierSpend(tier, totals.tasks, totals.actual) for tier, totals in cost.by_tier(report).items()]
+    return Spend(by_tier, candidates[:MAX_CANDIDATES])
