@@ -1,7 +1,7 @@
 """`tiergate cost --format html`: one self-contained page, opened in a real headless Chromium.
 
-Needs Debian's `chromium` package. Skipped without it, except where `TIERGATE_REQUIRE_CHROMIUM=1` (set by
-`.ci/run`) turns the skip into a failure. Chromium runs with every host name mapped to nowhere but 127.0.0.1, and
+Needs Debian's `chromium` package (see tests/browser.py: skipped without it, except under `.ci/run`, which sets
+`TIERGATE_REQUIRE_CHROMIUM=1`). Chromium runs with every host name mapped to nowhere but 127.0.0.1, and
 a local HTTP server records any request a page makes: a control page proves the recorder sees an image fetch,
 the same page under tiergate's Content-Security-Policy proves the policy blocks it, and the real page (with
 hostile text in the policy) must make none.
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
 import re
 import shutil
 import struct
@@ -24,14 +23,11 @@ from pathlib import Path
 
 import pytest
 
+from browser import chromium, require
 from conftest import EXAMPLE_PARTS, PROJECT, Repo, cli
 from tiergate.report import html as html_report
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-if os.environ.get("TIERGATE_REQUIRE_CHROMIUM") == "1":
-    assert CHROMIUM, "TIERGATE_REQUIRE_CHROMIUM=1 but no chromium on PATH (apt-get install -y chromium)"
-elif CHROMIUM is None:
-    pytest.skip("needs Debian's chromium package (apt-get install -y chromium)", allow_module_level=True)
+require()
 
 RAG = "policy/tasks/rag-answer.yaml"
 HOSTILE_NOTE = ('<img src="http://127.0.0.1:{port}/note.png"> <script>document.title="pwned"</script> '
@@ -62,19 +58,6 @@ def server():
     yield httpd.server_address[1], Recorder.seen
     httpd.shutdown()
     httpd.server_close()
-
-
-def chromium(tmp: Path, page: Path, *extra: str) -> str:
-    """Run headless Chromium on ``page`` (a file), loopback only, and return what it printed (the DOM for --dump-dom)."""
-    profile = tmp / f"profile-{len(list(tmp.glob('profile-*')))}"
-    done = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
-         "--disable-extensions", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-domain-reliability", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-         f"--user-data-dir={profile}", *extra, page.as_uri()],
-        capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout
 
 
 class Text(HTMLParser):
@@ -139,7 +122,7 @@ def rendered(example, tmp_path_factory):
     page = out / "cost.html"
     figures = run_cli(["cost", "--repo", str(example.root), "--format", "json"])
     assert run_cli(["cost", "--repo", str(example.root), "--format", "html", "-o", str(page)]) == ""
-    dom = chromium(out, page, "--dump-dom")
+    dom = chromium(page, "--dump-dom")
     return page, json.loads(figures), dom, out
 
 
@@ -206,7 +189,7 @@ def png_pixels(data: bytes) -> bytes:
 def test_screenshot_is_a_drawn_page(rendered):
     page, _, _, out = rendered
     shot = out / "cost.png"
-    chromium(out, page, "--hide-scrollbars", "--window-size=1280,2200", f"--screenshot={shot}")
+    chromium(page, "--hide-scrollbars", "--window-size=1280,2200", f"--screenshot={shot}")
     data = shot.read_bytes()
     assert png_size(data) == (1280, 2200)
     pixels = png_pixels(data)
@@ -217,12 +200,12 @@ def test_control_page_is_fetched_without_the_policy_and_blocked_with_it(tmp_path
     port, seen = server
     control = tmp_path / "control.html"
     control.write_text(f'<!DOCTYPE html><p>x</p><img src="http://127.0.0.1:{port}/control.png">', encoding="utf-8")
-    chromium(tmp_path, control, "--dump-dom")
+    chromium(control, "--dump-dom")
     assert "/control.png" in seen  # the recorder sees what a page fetches
     guarded = tmp_path / "guarded.html"
     guarded.write_text(f'<!DOCTYPE html><meta http-equiv="Content-Security-Policy" content="{html_report.CSP}">'
                        f'<p>x</p><img src="http://127.0.0.1:{port}/guarded.png">', encoding="utf-8")
-    chromium(tmp_path, guarded, "--dump-dom")
+    chromium(guarded, "--dump-dom")
     assert "/guarded.png" not in seen  # tiergate's policy alone stops a fetch
 
 
@@ -238,7 +221,7 @@ def test_hostile_policy_text_stays_text_and_fetches_nothing(example, tmp_path, s
     page = tmp_path / "hostile.html"
     run_cli(["cost", "--repo", str(repo.root), "--task", "rag-answer", "--format", "html", "-o", str(page)])
     before = list(seen)
-    dom = chromium(tmp_path, page, "--dump-dom")
+    dom = chromium(page, "--dump-dom")
     assert seen == before, seen  # nothing was requested
     found = parsed(dom)
     assert " ".join(f"note: {note}".split()) in found.text  # shown as the text it is

@@ -65,8 +65,11 @@ def bar_chart(title: str, labels: Sequence[str], series: Sequence[Series], y_axi
     for s in series:
         if len(s.values) != len(labels):
             raise ValueError(f"a series has {len(s.values)} values for {len(labels)} labels")
+    values = [Decimal(v) for s in series for v in s.values]
+    low, high = min(values + [Decimal(0)]), max(values + [Decimal(0)])  # from zero: a bar's length is its value
     lines = ["xychart-beta horizontal" if horizontal else "xychart-beta", f"    title {_quoted(title)}",
-             f"    x-axis [{', '.join(_quoted(name) for name in labels)}]", f"    y-axis {_quoted(y_axis)}"]
+             f"    x-axis [{', '.join(_quoted(name) for name in labels)}]",
+             f"    y-axis {_quoted(y_axis)} {number(low)} --> {number(high if high > low else low + 1)}"]
     lines += [f"    {s.kind} [{', '.join(number(v) for v in s.values)}]" for s in series]
     return _fence(lines)
 
