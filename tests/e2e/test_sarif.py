@@ -155,6 +155,16 @@ def test_hostile_file_names_are_percent_encoded_relative_uris(validator):
     assert sarif.artifact_uri("policy/tasks/intent-classification.yaml") == "policy/tasks/intent-classification.yaml"
 
 
+def test_a_file_name_that_is_not_utf8_keeps_its_bytes(repo, capsys, validator):
+    import os
+
+    os.close(os.open(os.path.join(os.fsencode(repo.root), b"policy", b"tasks", b"bad\xffname.yaml"), os.O_CREAT | os.O_WRONLY))
+    run = run_sarif(capsys, "validate", "--repo", str(repo.root))
+    assert run.code in (0, 1) and "internal error" not in run.err, run.err
+    uris = [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in only_run(valid_sarif(validator, run.out))["results"]]
+    assert "policy/tasks/bad%FFname.yaml" in uris
+
+
 def test_file_level_findings_point_at_line_one_and_columns_only_with_a_line(validator):
     findings = [Finding(WARNING, "evals/x.yaml", 0, "whole file"), Finding(ERROR, "policy/tiers.yaml", 4, "here", 7),
                 Finding(ERROR, "policy/tiers.yaml", 0, "column without a line", 5)]

@@ -54,9 +54,10 @@ def artifact_uri(path: str) -> str:
     """A repository path as a relative URI reference: every byte but unreserved characters and ``/`` percent-encoded.
 
     ``:`` is encoded too, so a first segment such as ``c:x.yaml`` cannot read as a scheme, and ``#``, ``?`` and
-    ``%`` cannot start a fragment, a query or an escape. Non-ASCII names are encoded as UTF-8.
+    ``%`` cannot start a fragment, a query or an escape. Non-ASCII names are encoded as UTF-8, and a name that is
+    not UTF-8 on disk (read with Python's surrogate escapes) as its own bytes.
     """
-    return quote(path.replace("\\", "/").lstrip("/"), safe="/")
+    return quote(path.replace("\\", "/").lstrip("/").encode("utf-8", "surrogateescape"), safe="/")
 
 
 def normalised(message: str) -> str:
@@ -70,7 +71,8 @@ def fingerprints(findings: list[Finding]) -> list[str]:
     seen: Counter[str] = Counter()
     out = []
     for f in findings:
-        digest = hashlib.sha256("\0".join((f.id, f.file, normalised(f.message))).encode("utf-8")).hexdigest()
+        key = "\0".join((f.id, f.file, normalised(f.message))).encode("utf-8", "surrogateescape")  # names not UTF-8 on disk
+        digest = hashlib.sha256(key).hexdigest()
         seen[digest] += 1
         out.append(f"{digest}:{seen[digest]}")
     return out

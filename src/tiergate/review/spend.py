@@ -22,6 +22,8 @@ MAX_CANDIDATES = 10
 
 @dataclass(frozen=True)
 class TierSpend:
+    """One catalog tier: how many tasks are on it and what they cost a month, all-in."""
+
     tier: str
     tasks: int
     monthly: Decimal
@@ -29,6 +31,8 @@ class TierSpend:
 
 @dataclass(frozen=True)
 class Candidate:
+    """A due task above the lowest tier, and what it would save a month on the cheaper tier."""
+
     task: str
     tier: str
     cheaper: str
