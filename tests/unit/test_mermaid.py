@@ -82,9 +82,19 @@ def test_pie_chart_with_hostile_labels_and_only_positive_slices():
         assert re.fullmatch(r'    "[^"\n]*" : \d+\.\d\d', line), line
 
 
-def test_series_must_match_the_labels():
+def test_series_must_match_the_labels_and_charts_need_data():
     with pytest.raises(ValueError):
         mermaid.bar_chart("t", ["a", "b"], [mermaid.Series([1])])
+    with pytest.raises(ValueError):
+        mermaid.bar_chart("t", [], [mermaid.Series([])])
+    with pytest.raises(ValueError):
+        mermaid.pie_chart("t", [("a", 0), ("b", Decimal("-1"))])
+
+
+def test_an_issue_with_no_spend_has_no_empty_pie(items):
+    spend = Spend([TierSpend("lite", 0, Decimal(0))], [])
+    body = render.issue_body(items, 14, AS_OF, "2027-Q1", spend=spend)
+    assert "```mermaid" not in body and "$0.00 a month in all" in body
 
 
 # --- the review issue -------------------------------------------------------------------------

@@ -61,7 +61,12 @@ def _fence(lines: list[str]) -> str:
 
 def bar_chart(title: str, labels: Sequence[str], series: Sequence[Series], y_axis: str = "USD per month",
               horizontal: bool = False) -> str:
-    """An ``xychart-beta`` block: ``labels`` along the x axis, each series a bar or line over them."""
+    """An ``xychart-beta`` block: ``labels`` along the x axis, each series a bar or line over them.
+
+    Mermaid cannot draw an empty axis: give at least one label and one series (leave the chart out otherwise).
+    """
+    if not labels or not series:
+        raise ValueError("a bar chart needs at least one label and one series")
     for s in series:
         if len(s.values) != len(labels):
             raise ValueError(f"a series has {len(s.values)} values for {len(labels)} labels")
@@ -75,7 +80,8 @@ def bar_chart(title: str, labels: Sequence[str], series: Sequence[Series], y_axi
 
 
 def pie_chart(title: str, slices: Sequence[tuple[str, Number]]) -> str:
-    """A ``pie`` block of the positive slices, labels escaped, values to the cent."""
-    lines = [f"pie title {label(title)}"]
-    lines += [f"    {_quoted(name)} : {number(value)}" for name, value in slices if Decimal(value) > 0]
-    return _fence(lines)
+    """A ``pie`` block of the positive slices, labels escaped, values to the cent; at least one must be positive."""
+    lines = [f"    {_quoted(name)} : {number(value)}" for name, value in slices if Decimal(value) > 0]
+    if not lines:
+        raise ValueError("a pie chart needs a positive slice")
+    return _fence([f"pie title {label(title)}"] + lines)

@@ -178,8 +178,9 @@ def _issue_body(items: list[DueItem], total: int, as_of: dt.date, quarter: str, 
 def _spend_sections(spend: "Spend") -> list[str]:
     """Spend by tier (a pie and its table) and the biggest downgrade candidates (a bar chart and its table)."""
     total = spend.total
-    lines = ["### Monthly spend by tier", "", mermaid.pie_chart("Monthly all-in spend by tier (USD)",
-                                                               [(t.tier, t.monthly) for t in spend.by_tier])]
+    lines = ["### Monthly spend by tier", ""]
+    if total > 0:
+        lines.append(mermaid.pie_chart("Monthly all-in spend by tier (USD)", [(t.tier, t.monthly) for t in spend.by_tier]))
     rows = [[_ident(t.tier), str(t.tasks), monthly(t.monthly), percent(t.monthly / total) if total else "-"] for t in spend.by_tier]
     lines += [md.table(rows, ["tier", "tasks", "monthly", "share"]), "",
               f"{monthly(total)} a month in all, as `tiergate cost` computes it (all-in: direct, escalations, retries, "
