@@ -123,11 +123,12 @@ class TaskCost:
         return self.terms.all_in * self.contract.cost.monthly_volume
 
 
-def price(catalog: Catalog, contract: Contract, lowest_miss: Optional[Miss] = None) -> TaskCost:
-    """Cost one contract; its tier and ceiling must exist in the catalog, ceiling at or above the tier."""
+def call_terms(catalog: Catalog, contract: Contract) -> tuple[list[Decimal], Terms]:
+    """The direct cost of one call on every tier, and the contract's cost terms per call: the model itself,
+    without the counterfactuals (``price`` adds those; the cost diff of ``check`` needs only this)."""
     cost = contract.cost
     ranks = chain_ranks(catalog, contract)
-    assert ranks is not None, "price() needs a contract that passed TG105/TG106"
+    assert ranks is not None, "call_terms() needs a contract that passed TG105/TG106"
     rank, ceiling = ranks
     direct = [call_cost(t.models[0], cost.avg_input_tokens, cost.avg_output_tokens) for t in catalog.tiers]
     rate = None if cost.escalation_rate is None else dec(cost.escalation_rate)
@@ -136,7 +137,18 @@ def price(catalog: Catalog, contract: Contract, lowest_miss: Optional[Miss] = No
     damage = None if cost.trust_damage is None else dec(cost.trust_damage.failure_rate) * dec(cost.trust_damage.loss_per_failure)
     chain = direct[rank + 1 : ceiling + 1]
     escalation = ZERO if not chain else None if rate is None else rate * _chain(chain, rate)
-    terms = Terms(direct[rank], escalation, None if retry is None else retry * direct[rank], review, damage)
+    return direct, Terms(direct[rank], escalation, None if retry is None else retry * direct[rank], review, damage)
+
+
+def price(catalog: Catalog, contract: Contract, lowest_miss: Optional[Miss] = None) -> TaskCost:
+    """Cost one contract; its tier and ceiling must exist in the catalog, ceiling at or above the tier."""
+    cost = contract.cost
+    direct, terms = call_terms(catalog, contract)
+    rank, ceiling = chain_ranks(catalog, contract) or (0, 0)
+    rate = None if cost.escalation_rate is None else dec(cost.escalation_rate)
+    retry = None if cost.retry_rate is None else dec(cost.retry_rate)
+    review, damage = terms.human_review, terms.trust_damage
+    chain = direct[rank + 1 : ceiling + 1]
     fixed = (review or ZERO) + (damage or ZERO)
     retry_factor = ONE + (retry or ZERO)
     missing = tuple(name for name, value in terms.items() if value is None)
@@ -288,6 +300,12 @@ def per_call(amount: Decimal) -> str:
 def monthly(amount: Decimal) -> str:
     """A monthly amount in cents with thousands separators: $1,350.00."""
     return f"{'-' if amount < 0 else ''}${abs(amount).quantize(CENT, rounding=ROUND_HALF_UP):,}"
+
+
+def signed(amount: Decimal) -> str:
+    """A monthly change with its sign, in cents: +$12.50, -$3.00, and $0.00 for what rounds to nothing."""
+    text = monthly(abs(amount))
+    return "$0.00" if text == "$0.00" else f"{'-' if amount < 0 else '+'}{text}"
 
 
 def percent(share: Decimal, places: int = 1) -> str:
