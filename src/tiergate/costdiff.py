@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Iterable, Optional
 
-from tiergate.cost import ZERO, call_terms, dec
+from tiergate.cost import ZERO, call_terms, dec, monthly
 from tiergate.models import Catalog, Contract, CostGuard, HumanReview, Tier, TrustDamage, chain_ranks
 
 HUNDRED = Decimal(100)
@@ -158,7 +158,7 @@ def _model_changes(old: Tier, new: Tier) -> Iterable[str]:
             continue
         for side, a, b in (("input", was.input_per_mtok, model.input_per_mtok), ("output", was.output_per_mtok, model.output_per_mtok)):
             if a != b:
-                yield f"{model.id} {side} ${dec(a)}/M -> ${dec(b)}/M"
+                yield f"{model.id} {side} ${a:g}/M -> ${b:g}/M"
     for model in old.models:
         if model.id not in after:
             yield f"model {model.id} removed"
@@ -280,14 +280,14 @@ def _over(guard: CostGuard, increase: Money, base: Money) -> tuple[str, ...]:
     over = []
     if guard.monthly_increase_usd is not None:
         limit = dec(guard.monthly_increase_usd)
-        over += [f"{name} above ${limit:,} a month" for name, amount in (("all-in", increase.all_in), ("direct", increase.direct))
+        over += [f"{name} above {monthly(limit)} a month" for name, amount in (("all-in", increase.all_in), ("direct", increase.direct))
                  if amount > limit]
     if guard.monthly_increase_percent is not None:
         limit = dec(guard.monthly_increase_percent)
         for name, amount, was in (("all-in", increase.all_in, base.all_in), ("direct", increase.direct, base.direct)):
             share = _share(amount, was)
             if amount > 0 and (share is None or share > limit):
-                over.append(f"{name} above {limit}% of the base spend" if share is not None else f"{name} new spend (no base to compare)")
+                over.append(f"{name} above {guard.monthly_increase_percent:g}% of the base spend" if share is not None else f"{name} new spend (no base to compare)")
     return tuple(over)
 
 
