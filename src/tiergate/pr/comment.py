@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,7 @@ LIMIT = MAX_BODY - 1_536  # room for what follows the table, whatever it is
 FINDINGS_SHOWN = 20
 MESSAGE_CHARS = 600
 MAX_EVENT_BYTES = 8 * 1024 * 1024
+SERVER = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~-]+)*/?")
 
 
 @dataclass(frozen=True)
@@ -60,9 +62,11 @@ class Outcome:
 
 def run_url(environ: Mapping[str, str]) -> Optional[str]:
     """The Actions run this is part of: GITHUB_SERVER_URL/GITHUB_REPOSITORY/actions/runs/GITHUB_RUN_ID."""
+    from tiergate.github import REPO_PATTERN
+
     server, repository, run = (environ.get(k, "").strip() for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"))
-    if not (server.startswith(("https://", "http://")) and repository.count("/") == 1 and run.isdigit()):
-        return None
+    if not (SERVER.fullmatch(server) and REPO_PATTERN.fullmatch(repository) and run.isdigit()):
+        return None  # a link the comment could not quote safely
     return f"{server.rstrip('/')}/{repository}/actions/runs/{run}"
 
 
