@@ -286,3 +286,30 @@ def test_a_malformed_guard_is_a_schema_error(repo, validate, guard, problem):
 def test_a_well_formed_guard_validates(repo, validate):
     repo.replace(CATALOG, "defaults:\n", GUARD.lstrip("\n") + "defaults:\n")
     assert validate().code == 0
+
+
+def _reprice_lite_primary_output(repo, price):
+    text = repo.read(CATALOG)
+    repo.write(CATALOG, text.replace("input_per_mtok: 0.05\n        output_per_mtok: 0.40", f"input_per_mtok: 0.05\n        output_per_mtok: {price}", 1))
+    at = repo.read(CATALOG).index("- id: lite")
+    text = repo.read(CATALOG)
+    repo.write(CATALOG, text[:at] + text[at:].replace("revised: 2026-09-15", f"revised: {AS_OF}", 1))
+
+
+def test_a_properly_revised_price_rise_still_meets_the_guard(repo, capsys):
+    gitrepo = guarded(repo, "cost_guard: {monthly_increase_percent: 20}\n")
+    _reprice_lite_primary_output(gitrepo, "4.00")  # within the lite band ($5/M), revised moved: TG812 is satisfied
+    run, data = check(capsys, gitrepo)
+    assert not findings(data, "TG812") and findings(data, "TG811")
+    # intent-classification: 20 output tokens × $3.60/M more = $0.000072 a call, × 500,000 = +$36 direct on a base of $7
+    assert row(data, "intent-classification")["diff"]["monthly_direct"] == "36"
+    totals = [f for f in findings(data, "TG813") if f["file"] == CATALOG]
+    assert totals and "direct above 20% of the base spend" in totals[0]["message"]
+
+
+def test_a_properly_revised_price_cut_is_not_guarded(repo, capsys):
+    gitrepo = guarded(repo, "cost_guard: {monthly_increase_percent: 20}\n")
+    _reprice_lite_primary_output(gitrepo, "0.20")
+    run, data = check(capsys, gitrepo)
+    assert run.code == 0 and not findings(data, "TG813") and not findings(data, "TG812") and findings(data, "TG811")
+    assert row(data, "intent-classification")["diff"]["monthly_direct"] == "-2"  # 20 × -0.2e-6 × 500,000
