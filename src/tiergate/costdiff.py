@@ -99,6 +99,7 @@ class Revision:
 class CostDiff:
     tasks: list[TaskDiff] = field(default_factory=list)  # by absolute all-in change, largest first
     revisions: list[Revision] = field(default_factory=list)
+    priced: bool = True  # False: the head catalog does not load, so nothing could be priced
 
     @property
     def past(self) -> Money:

@@ -139,3 +139,13 @@ def test_dry_run_prints_the_body_and_calls_nothing(gitrepo, capsys, github):
     volume(gitrepo, 1_000_000)
     run = comment(capsys, gitrepo, "--dry-run")
     assert run.code == 0 and run.out.startswith(MARKER) and github.requests == []
+
+
+def test_a_push_that_breaks_the_catalog_does_not_say_no_cost_change(gitrepo, capsys, github):
+    volume(gitrepo, 1_000_000)
+    assert "created" in comment(capsys, gitrepo).out
+    gitrepo.write("policy/tiers.yaml", "platform_owner: [broken\n")
+    run = comment(capsys, gitrepo)
+    assert run.code == 0 and "updated the cost comment" in run.out
+    [posted] = github.comments_on(PR)
+    assert "**Cost not computed**" in posted["body"] and "No cost change" not in posted["body"] and "(gate failed)" in posted["body"]

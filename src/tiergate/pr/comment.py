@@ -84,7 +84,9 @@ def _compose(result: Result, link: Optional[str], rows: Optional[int]) -> str:
     diff = result.cost_diff
     verdict = "passed" if result.ok else "failed"
     parts = [MARKER, f"## tiergate: cost of this pull request (gate {verdict})", "", summary_line(result), ""]
-    if diff is None or not diff.tasks:
+    if diff is not None and not diff.priced:
+        parts += ["**Cost not computed**: the catalog does not load on this push; see the findings.", ""]
+    elif diff is None or not diff.tasks:
         parts += ["**No cost change**: as of this push, no task's monthly cost moves.", ""]
     else:
         parts += [cost_report.markdown(diff, rows)]

@@ -54,6 +54,8 @@ def _total(diff: CostDiff) -> list[str]:
 
 def headline(diff: CostDiff) -> str:
     """One line: what the change does to the month."""
+    if not diff.priced:
+        return "cost not computed: the catalog does not load on this branch (see the findings)"
     if not diff.tasks:
         return "no cost change: no task's monthly cost moves"
     past, future = diff.past.all_in, diff.future.all_in
@@ -127,6 +129,7 @@ def as_json(diff: CostDiff) -> dict[str, Any]:
                    "future": _side_json(t.future), "diff": _money_json(t.diff)} for t in diff.tasks],
         "total": {"tasks": len(diff.tasks), "past": _money_json(diff.past), "future": _money_json(diff.future),
                   "diff": _money_json(diff.diff)},
+        "priced": diff.priced,
         "revisions": [{"tier": r.tier, "changes": list(r.changes), "revised_before": r.revised_before, "revised_after": r.revised_after,
                        "moved": r.moved} for r in diff.revisions],
     }

@@ -54,7 +54,7 @@ def finding_dict(f: Finding) -> dict[str, Any]:
 
 def text(result: Result) -> str:
     lines = [line(f) for f in result.sorted()]
-    if result.cost_diff is not None and result.cost_diff.tasks:
+    if result.cost_diff is not None and (result.cost_diff.tasks or not result.cost_diff.priced):
         lines.append(costdiff.text(result.cost_diff, printable).rstrip("\n"))
     lines.append(summary_line(result))
     return "\n".join(lines) + "\n"
@@ -110,7 +110,7 @@ def markdown(result: Result, title: str = "tiergate") -> str:
     lines = [f"## {title}: {'passed' if result.ok else 'failed'}", "", summary_line(result), ""]
     if result.tier_changes:
         lines += ["### Tier changes", "", md.table(_tier_rows(result.tier_changes), ["task", "from", "to", "evidence", "verdict"]), ""]
-    if result.cost_diff is not None and result.cost_diff.tasks:
+    if result.cost_diff is not None and (result.cost_diff.tasks or not result.cost_diff.priced):
         lines += [costdiff.markdown(result.cost_diff)]
     findings = result.sorted()
     if findings:
