@@ -216,37 +216,34 @@ def task_diff(base_catalog: Catalog, head_catalog: Catalog, file: str, base: Opt
     """The diff of one contract, or None when the change leaves its month as it was."""
     past = None if base is None else spend(base_catalog, base)
     future = None if head is None else spend(head_catalog, head)
-    if past is None and future is None:
-        return None
     contract = head or base
-    assert contract is not None
-    if past is not None and future is not None and past == future:
+    if contract is None or (past is None and future is None) or (past is not None and past == future):
         return None
-    reasons: list[str] = []
-    cut: list[str] = []
     repriced = tuple(t for t in (_chain(head_catalog, head) if head else []) if t in repriced_tiers)
-    at_base: Optional[Money] = None
     if past is None:
-        reasons.append("new task" if base is None else "was not priced on the base branch")
-    elif future is None:
-        reasons.append("contract removed" if head is None else "cannot be priced on the head")
-    else:
-        assert base is not None and head is not None
-        if base.tier != head.tier:
-            reasons.append(f"tier {base.tier} -> {head.tier}")
-        if base.ceiling != head.ceiling:
-            reasons.append(f"ceiling {base.ceiling} -> {head.ceiling}")
-        reasons += [f"{tier} repriced" for tier in repriced]
-        changed, cut = _assumptions(base, head)
-        reasons += changed
-        costlier = _raised(head_catalog, base, head, repriced)
-        if costlier and changed:
-            at_base_spend = spend(head_catalog, head.model_copy(update={"cost": base.cost}))
-            at_base = None if at_base_spend is None else at_base_spend.money
-        if not costlier:
-            cut = []
-    return TaskDiff(contract.task, file, contract.owner, past, future, tuple(reasons) or ("cost model inputs changed",), repriced,
-                    at_base, tuple(cut))
+        return TaskDiff(contract.task, file, contract.owner, None, future, ("new task" if base is None else "was not priced on the base branch",))
+    if future is None:
+        return TaskDiff(contract.task, file, contract.owner, past, None, ("contract removed" if head is None else "cannot be priced on the head",))
+    assert base is not None and head is not None
+    reasons, at_base, cut = _moved(base_catalog, head_catalog, base, head, repriced)
+    return TaskDiff(contract.task, file, contract.owner, past, future, reasons, repriced, at_base, cut)
+
+
+def _moved(base_catalog: Catalog, head_catalog: Catalog, base: Contract, head: Contract,
+           repriced: tuple[str, ...]) -> tuple[tuple[str, ...], Optional[Money], tuple[str, ...]]:
+    """Why a priced task's month moved; its month at the base assumptions and the assumptions cut, when it also got dearer."""
+    reasons = [f"tier {base.tier} -> {head.tier}"] if base.tier != head.tier else []
+    reasons += [f"ceiling {base.ceiling} -> {head.ceiling}"] if base.ceiling != head.ceiling else []
+    reasons += [f"{tier} repriced" for tier in repriced]
+    before, after = _chain(base_catalog, base), _chain(head_catalog, head)
+    if before != after and base.tier == head.tier and base.ceiling == head.ceiling:
+        reasons.append(f"chain {' > '.join(before)} -> {' > '.join(after)}")  # a tier added or removed in between
+    changed, cut = _assumptions(base, head)
+    reasons += changed
+    if not (_raised(head_catalog, base, head, repriced) or len(after) > len(before)) or not changed:
+        return tuple(reasons) or ("cost model inputs changed",), None, ()
+    at_base = spend(head_catalog, head.model_copy(update={"cost": base.cost}))
+    return tuple(reasons), None if at_base is None else at_base.money, tuple(cut)
 
 
 def compute(base_catalog: Catalog, head_catalog: Catalog, pairs: Iterable[tuple[str, Optional[Contract], Optional[Contract]]]) -> CostDiff:

@@ -313,3 +313,24 @@ def test_a_properly_revised_price_cut_is_not_guarded(repo, capsys):
     run, data = check(capsys, gitrepo)
     assert run.code == 0 and not findings(data, "TG813") and not findings(data, "TG812") and findings(data, "TG811")
     assert row(data, "intent-classification")["diff"]["monthly_direct"] == "-2"  # 20 × -0.2e-6 × 500,000
+
+
+def test_a_tier_added_inside_a_chain_is_named(gitrepo, capsys):
+    small = """  - id: small
+    revised: 2026-11-20
+    price_band: {max_input_per_mtok: 1.00, max_output_per_mtok: 5.00}
+    min_completion_tokens: 256
+    models:
+      - id: openai/gpt-5-mini
+        input_per_mtok: 0.25
+        output_per_mtok: 2.00
+        context_window: 400000
+        max_output_tokens: 128000
+"""
+    gitrepo.replace(CATALOG, "  - id: mid\n", small + "  - id: mid\n")
+    _, data = check(capsys, gitrepo)
+    intent = row(data, "intent-classification")
+    assert intent["reasons"] == ["chain lite > mid -> lite > small > mid"]
+    # escalation 0.03 × (small + 0.03 × mid) with small = 120 × 0.25e-6 + 20 × 2e-6 = 0.00007:
+    # 0.03 × (0.00007 + 0.0000198) = 0.000002694 a call against 0.0000198 before: -0.000017106 × 500,000 = -$8.553
+    assert intent["diff"] == {"monthly_direct": "0", "monthly_all_in": "-8.553"}

@@ -87,3 +87,12 @@ def test_a_hostile_run_link_is_not_used():
     assert run_url({"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "acme/policy", "GITHUB_RUN_ID": "12) [x](y"}) is None
     assert run_url({"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "acme/p)[x](y", "GITHUB_RUN_ID": "12"}) is None
     assert run_url({"GITHUB_SERVER_URL": "https://ghe.example/x) [y](z", "GITHUB_REPOSITORY": "acme/p", "GITHUB_RUN_ID": "12"}) is None
+
+
+def test_the_markdown_report_caps_its_rows_for_the_step_summary():
+    from tiergate.report.verdict import markdown
+
+    many = CostDiff([_task(f"task-{i:04d}", "10", str(10 + 1500 - i)) for i in range(1500)])
+    out = markdown(Result([], cost_diff=many, tier_changes=[]))
+    assert out.count("| task-") == render.SUMMARY_ROWS and "| task-0000 " in out and "| task-1499 " not in out
+    assert "500 smaller change(s) not shown here" in out and "| total (1500 task(s)) " in out and len(out) < 1024 * 1024

@@ -22,6 +22,7 @@ HEADERS = ["task", "tier", "why", "all-in before", "all-in after", "all-in chang
 NOTHING = "-"
 FREE_COLUMNS = 3  # task, tier, why: read from policy files; the money columns are tiergate's own
 CHART_BARS = 10  # tasks in the chart: the largest changes
+SUMMARY_ROWS = 1_000  # GitHub takes at most 1 MiB of step summary per step; a row is a few hundred characters
 
 
 def _tier(task: TaskDiff) -> str:
@@ -81,7 +82,8 @@ def markdown(diff: CostDiff, rows: Optional[int] = None, chart: bool = True) -> 
     body = [[md.inline(cell) if i < FREE_COLUMNS else cell for i, cell in enumerate(_row(t))] for t in shown] + [_total(diff)]
     lines += [md.table(body, HEADERS), ""]
     if len(shown) < len(diff.tasks):
-        lines += [f"{len(diff.tasks) - len(shown)} smaller change(s) not shown here; the total counts every task.", ""]
+        lines += [f"{len(diff.tasks) - len(shown)} smaller change(s) not shown here; the total counts every task "
+                  "(`tiergate check --format json` lists every one).", ""]
     if chart:
         lines += [_chart(diff), ""]
     return "\n".join(lines) + "\n"

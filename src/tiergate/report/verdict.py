@@ -111,7 +111,7 @@ def markdown(result: Result, title: str = "tiergate") -> str:
     if result.tier_changes:
         lines += ["### Tier changes", "", md.table(_tier_rows(result.tier_changes), ["task", "from", "to", "evidence", "verdict"]), ""]
     if result.cost_diff is not None and (result.cost_diff.tasks or not result.cost_diff.priced):
-        lines += [costdiff.markdown(result.cost_diff)]
+        lines += [costdiff.markdown(result.cost_diff, costdiff.SUMMARY_ROWS)]
     findings = result.sorted()
     if findings:
         rows = [[f.severity, f.id, f"{f.file}:{f.line}" if f.line else f.file, f.message] for f in findings]
