@@ -53,9 +53,10 @@ def _approver(change: Change) -> str:
     return rules.approver if rules is not None and rules.approver else change.base_platform_owner
 
 
-def listing(tasks: list[TaskDiff], shown: int = SHOWN) -> str:
-    """``a +$1.00, b -$2.00 and 3 more``: tasks with their all-in monthly change, largest first."""
-    names = [f"{t.task} {signed(t.diff.all_in)}" for t in tasks[:shown]]
+def listing(tasks: list[TaskDiff], shown: int = SHOWN, raised: bool = False) -> str:
+    """``a +$1.00, b -$2.00 and 3 more``: tasks with their all-in monthly change (or the increase the guard
+    judged, ``raised``), in the order given."""
+    names = [f"{t.task} {signed(t.raised.all_in if raised else t.diff.all_in)}" for t in tasks[:shown]]
     more = f" and {len(tasks) - shown} more (the cost table lists every one)" if len(tasks) > shown else ""
     return ", ".join(names) + more
 
@@ -131,7 +132,7 @@ def _breach(rule: Rule, breach: Breach, docs: dict[str, Document], approver: str
                                            if rule is COST_GUARD_BLOCKING else "")
     if breach.total:
         return finding(rule, CATALOG, 0, f"{len(breach.tasks)} tasks together rise by {amounts}: {over} (cost guard in {CATALOG}); "
-                       f"{listing(list(breach.tasks))}; {action}")
+                       f"{listing(sorted(breach.tasks, key=lambda t: -t.raised.all_in), raised=True)}; {action}")
     task = breach.tasks[0]
     doc = docs.get(task.file)
     judged = " (judged at the base branch's assumptions)" if task.raised != task.diff.rise() else ""
