@@ -100,6 +100,7 @@ class CostDiff:
     tasks: list[TaskDiff] = field(default_factory=list)  # by absolute all-in change, largest first
     revisions: list[Revision] = field(default_factory=list)
     priced: bool = True  # False: the head catalog does not load, so nothing could be priced
+    approver: str = ""  # who approves a cost increase: the base catalog's guard approver, else its platform owner
 
     @property
     def past(self) -> Money:
@@ -246,13 +247,19 @@ def _moved(base_catalog: Catalog, head_catalog: Catalog, base: Contract, head: C
     return tuple(reasons), None if at_base is None else at_base.money, tuple(cut)
 
 
+def approver(base_catalog: Catalog) -> str:
+    """Who approves a cost increase: named by the base branch's catalog, as every gate approval is."""
+    guard_rules = base_catalog.cost_guard
+    return guard_rules.approver if guard_rules is not None and guard_rules.approver else base_catalog.platform_owner
+
+
 def compute(base_catalog: Catalog, head_catalog: Catalog, pairs: Iterable[tuple[str, Optional[Contract], Optional[Contract]]]) -> CostDiff:
     """``pairs``: (contract file, base contract or None, head contract or None) for every contract the change touches."""
     revised = revisions(base_catalog, head_catalog)
     repriced = {r.tier for r in revised}
     tasks = [d for file, base, head in pairs if (d := task_diff(base_catalog, head_catalog, file, base, head, repriced)) is not None]
     tasks.sort(key=lambda t: (-abs(t.diff.all_in), -abs(t.diff.direct), t.task, t.file))
-    return CostDiff(tasks, revised)
+    return CostDiff(tasks, revised, approver=approver(base_catalog))
 
 
 # --- the cost guard --------------------------------------------------------------------------

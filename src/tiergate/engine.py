@@ -76,7 +76,7 @@ def check(root: Path, base_ref: str, now: dt.datetime) -> Result:
 def _cost_diff(base_catalog: Catalog, head: Policy, pairs: list[Pair], deleted: list[tuple[str, Optional[Contract]]]) -> costdiff.CostDiff:
     """The monthly cost of every touched contract on both sides (only those: the one-contract check stays small)."""
     if head.catalog is None:
-        return costdiff.CostDiff(priced=False)
+        return costdiff.CostDiff(priced=False, approver=costdiff.approver(base_catalog))
     sides = [(p.doc.path, p.base, p.head) for p in pairs] + [(path, contract, None) for path, contract in deleted]
     return costdiff.compute(base_catalog, head.catalog, sides)
 

@@ -149,3 +149,14 @@ def test_a_push_that_breaks_the_catalog_does_not_say_no_cost_change(gitrepo, cap
     assert run.code == 0 and "updated the cost comment" in run.out
     [posted] = github.comments_on(PR)
     assert "**Cost not computed**" in posted["body"] and "No cost change" not in posted["body"] and "(gate failed)" in posted["body"]
+
+
+def test_above_the_guard_the_comment_mentions_the_base_branchs_approver(repo, capsys, github):
+    repo.replace("policy/tiers.yaml", "defaults:\n", 'cost_guard: {monthly_increase_usd: 500, approver: "@acme/finops"}\ndefaults:\n')
+    gitrepo = init(repo.root)
+    gitrepo.replace("policy/tiers.yaml", '"@acme/finops"', '"@mallory"')  # the pull request names someone else: not used
+    volume(gitrepo, 1_000_000)  # +$9,016.91 all-in
+    assert comment(capsys, gitrepo).code == 0
+    [posted] = github.comments_on(PR)
+    assert "**Above the cost guard**: @acme/finops must approve this increase." in posted["body"]
+    assert "@mallory" not in posted["body"].replace("@\u200bmallory", "")

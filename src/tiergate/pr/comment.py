@@ -31,6 +31,7 @@ from tiergate.findings import Finding, Result
 from tiergate.report import costdiff as cost_report
 from tiergate.report import markdown as md
 from tiergate.report.verdict import summary_line
+from tiergate.rules.spend import COST_GUARD, COST_GUARD_BLOCKING
 
 if TYPE_CHECKING:
     from tiergate.github import Comment, PullComments
@@ -95,6 +96,9 @@ def _compose(result: Result, link: Optional[str], rows: Optional[int]) -> str:
             parts += [f"The table shows the {rows} largest of {len(diff.tasks)} changes to stay within GitHub's "
                       f"{MAX_BODY:,}-character limit; {where} has every row.", ""]
     findings = result.sorted()
+    if diff is not None and diff.approver and any(f.rule in (COST_GUARD, COST_GUARD_BLOCKING) for f in findings):
+        # the approver comes from the base branch's catalog (merged, reviewed), so it may be mentioned
+        parts += [f"**Above the cost guard**: {md.owner(diff.approver)} must approve this increase.", ""]
     if findings:
         parts += ["### Findings", "", *_findings(findings), ""]
     if link:

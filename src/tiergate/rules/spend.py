@@ -37,7 +37,7 @@ def check(change: Change) -> Iterator[Finding]:
     diff = change.cost
     docs = {pair.doc.path: pair.doc for pair in change.pairs}
     yield from _revisions(change, diff)
-    approver = _approver(change)
+    approver = diff.approver
     for task in diff.tasks:
         if task.assumptions_cut and task.at_base_assumptions is not None:
             yield _cut(task, docs.get(task.file), approver)
@@ -46,11 +46,6 @@ def check(change: Change) -> Iterator[Finding]:
         assert rules is not None
         rule = COST_GUARD_BLOCKING if rules.severity == "error" else COST_GUARD
         yield _breach(rule, breach, docs, approver)
-
-
-def _approver(change: Change) -> str:
-    rules = change.base_catalog.cost_guard
-    return rules.approver if rules is not None and rules.approver else change.base_platform_owner
 
 
 def listing(tasks: list[TaskDiff], shown: int = SHOWN, raised: bool = False) -> str:
