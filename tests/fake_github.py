@@ -48,6 +48,7 @@ class FakeGitHub:
         self.issues: list[dict[str, Any]] = []
         self.comments: list[dict[str, Any]] = []  # every pull request's conversation comments, each with its "issue"
         self.read_only = False  # answer every write 403, as GitHub does for a fork's pull request token
+        self.user: Optional[dict[str, str]] = None  # the token's user (a personal token); None: an app's token (GET /user is 403)
         self.requests: list[Request] = []
         self.faults: list[Fault] = []
         self.lock = threading.Lock()
@@ -83,7 +84,7 @@ class FakeGitHub:
 
     def add_comment(self, number: int, body: str, user: Optional[dict[str, str]] = None) -> dict[str, Any]:
         comment_id = 1000 + len(self.comments)
-        comment = {"id": comment_id, "issue": number, "body": body, "user": dict(user or BOT),
+        comment = {"id": comment_id, "issue": number, "body": body, "user": dict(user or self.user or BOT),
                    "html_url": f"https://github.example/{self.repo}/pull/{number}#issuecomment-{comment_id}"}
         self.comments.append(comment)
         return comment
@@ -156,6 +157,10 @@ class FakeGitHub:
         base = f"/repos/{self.repo}/issues"
         if self.read_only and request.method in ("POST", "PATCH"):
             return 403, {}, {"message": "Resource not accessible by integration", "documentation_url": DOCS, "status": "403"}
+        if request.path == "/user" and request.method == "GET":
+            if self.user is None:
+                return 403, {}, {"message": "Resource not accessible by integration", "documentation_url": DOCS, "status": "403"}
+            return 200, {}, dict(self.user)
         answer = self._comment_route(base, request)
         if answer is not None:
             return answer

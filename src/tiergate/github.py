@@ -173,6 +173,16 @@ class PullComments(_Repository):
     scope = "pull-requests"
     scope_title = "Pull requests"
 
+    def me(self) -> Optional[str]:
+        """The token's own login, for a personal or machine-user token; None for an app's or Actions' token
+        (GitHub answers 403 to those), whose comments are told apart by their author being a bot."""
+        try:
+            _, data = self._call("GET", "/user", "read the token's user")
+        except Forbidden:
+            return None
+        login = data.get("login") if isinstance(data, dict) else None
+        return login if isinstance(login, str) and login else None
+
     def comments(self, number: int) -> Iterator[Comment]:
         """Every comment on pull request ``number``, oldest first, page by page (bounded)."""
         for page in range(1, MAX_PAGES + 1):

@@ -53,7 +53,7 @@ def test_first_push_creates_second_updates_unchanged_sends_nothing_revert_says_n
     assert "| intent-classification " in posted["body"] and "volume 500,000 -> 1,000,000" in posted["body"]
     assert "(gate passed)" in posted["body"] and f"[Full report of this run]({RUN})" in posted["body"]
     assert "```mermaid\nxychart-beta" in posted["body"]
-    assert [(r.method, r.path) for r in github.requests] == [("GET", f"/repos/acme/policy/issues/{PR}/comments"),
+    assert [(r.method, r.path) for r in github.requests] == [("GET", "/user"), ("GET", f"/repos/acme/policy/issues/{PR}/comments"),
                                                             ("POST", f"/repos/acme/policy/issues/{PR}/comments")]
     assert all(r.headers["authorization"].endswith(TOKEN) and r.headers["x-github-api-version"] == "2022-11-28" for r in github.requests)
 
@@ -107,7 +107,7 @@ def test_a_lost_create_answer_is_checked_before_trying_again(gitrepo, capsys, gi
     volume(gitrepo, 1_000_000)
     run = comment(capsys, gitrepo)
     assert run.code == 0 and len(github.comments_on(PR)) == 1 and "the cost comment is current" in run.out
-    assert [r.method for r in github.requests] == ["GET", "POST", "GET"]
+    assert [r.method for r in github.requests] == ["GET", "GET", "POST", "GET"]  # /user, list, create (lost), list
 
 
 def test_too_long_a_table_is_cut_under_the_limit_and_says_so(gitrepo, capsys, github):
@@ -160,3 +160,13 @@ def test_above_the_guard_the_comment_mentions_the_base_branchs_approver(repo, ca
     [posted] = github.comments_on(PR)
     assert "**Above the cost guard**: @acme/finops must approve this increase." in posted["body"]
     assert "@mallory" not in posted["body"].replace("@\u200bmallory", "")
+
+
+def test_with_a_personal_token_its_own_comment_is_the_sticky_one(gitrepo, capsys, github):
+    github.user = {"login": "policy-bot", "type": "User"}  # a machine user's token, as on GitHub Enterprise
+    volume(gitrepo, 1_000_000)
+    assert "created" in comment(capsys, gitrepo).out
+    volume(gitrepo, 2_000_000)
+    assert "updated the cost comment" in comment(capsys, gitrepo).out
+    [posted] = github.comments_on(PR)
+    assert posted["user"]["login"] == "policy-bot" and "volume 500,000 -> 2,000,000" in posted["body"]

@@ -143,9 +143,10 @@ def pull_number(option: Optional[int], environ: Mapping[str, str]) -> int:
     return number
 
 
-def sticky(comments: Iterable["Comment"]) -> "Optional[Comment]":
-    """The oldest comment that starts with the marker and was written by an app or Actions, not by a person."""
-    found = [c for c in comments if c.bot and c.body.startswith(MARKER)]
+def sticky(comments: Iterable["Comment"], me: Optional[str] = None) -> "Optional[Comment]":
+    """The oldest comment that starts with the marker and was written by an app or Actions (or by the token's
+    own user, ``me``), never one a person wrote: its author could edit it back after the run."""
+    found = [c for c in comments if (c.bot or (me is not None and c.author == me)) and c.body.startswith(MARKER)]
     return min(found, key=lambda c: c.id) if found else None
 
 
@@ -161,7 +162,8 @@ def sync(client: "PullComments", number: int, text: str, has_cost: bool, sleep: 
     def create() -> Outcome:
         return Outcome("created", client.create(number, text))
 
-    return find_or_create(lambda: sticky(client.comments(number)), found, create if has_cost else None, Outcome("skipped"), sleep)
+    me = client.me()
+    return find_or_create(lambda: sticky(client.comments(number), me), found, create if has_cost else None, Outcome("skipped"), sleep)
 
 
 def comment(root: Path, base_ref: str, now: dt.datetime, pr: Optional[int], github_repo: Optional[str], dry_run: bool,
