@@ -334,3 +334,14 @@ def test_a_tier_added_inside_a_chain_is_named(gitrepo, capsys):
     # escalation 0.03 × (small + 0.03 × mid) with small = 120 × 0.25e-6 + 20 × 2e-6 = 0.00007:
     # 0.03 × (0.00007 + 0.0000198) = 0.000002694 a call against 0.0000198 before: -0.000017106 × 500,000 = -$8.553
     assert intent["diff"] == {"monthly_direct": "0", "monthly_all_in": "-8.553"}
+
+
+def test_the_step_summary_carries_the_table_and_the_chart(gitrepo, capsys, tmp_path, monkeypatch):
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    set_volume(gitrepo, INTENT, VOLUME, 800_000)
+    run = cli(capsys, "check", "--repo", str(gitrepo.root), "--base", "main", "--as-of", AS_OF, "--format", "github")
+    assert run.code == 0 and "+$5,410.15" in run.out  # the log's text report has the table too
+    text = summary.read_text()
+    assert "### Cost change (USD a month)" in text and "| intent-classification " in text and "+$5,410.15" in text
+    assert "```mermaid\nxychart-beta" in text
