@@ -23,9 +23,9 @@ print("\\n@@" + json.dumps({"code": code, "heavy": sorted(m for m in %r if m in 
 """ % (HEAVY,)
 
 
-def loaded(*args: str) -> dict:
+def loaded(*args: str, env: dict[str, str] | None = None) -> dict:
     done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=120,
-                          env={"LITELLM_LOCAL_MODEL_COST_MAP": "True", "PATH": "/usr/bin:/bin"})
+                          env={"LITELLM_LOCAL_MODEL_COST_MAP": "True", "PATH": "/usr/bin:/bin"} | (env or {}))
     return json.loads(done.stdout.rsplit("@@", 1)[1])
 
 
@@ -34,12 +34,14 @@ def test_help_is_light(args):
     assert loaded(*args) == {"code": 0, "heavy": []}
 
 
-def test_check_with_a_cost_change_is_light(repo):
+def test_check_with_a_cost_change_is_light(repo, tmp_path):
     gitrepo = init(repo.root)
     gitrepo.replace("policy/tasks/intent-classification.yaml", "monthly_volume: 500000", "monthly_volume: 900000")
-    for fmt in ("text", "json", "markdown", "github"):
-        assert loaded("check", "--repo", str(gitrepo.root), "--base", "main", "--as-of", AS_OF, "--format", fmt) == \
-            {"code": 0, "heavy": []}, fmt
+    summary = tmp_path / "summary.md"
+    for fmt in ("json", "github"):  # github renders the text report and, with the summary set, the Markdown one
+        assert loaded("check", "--repo", str(gitrepo.root), "--base", "main", "--as-of", AS_OF, "--format", fmt,
+                      env={"GITHUB_STEP_SUMMARY": str(summary)}) == {"code": 0, "heavy": []}, fmt
+    assert "### Cost change" in summary.read_text()
     assert loaded("validate", "--repo", str(gitrepo.root), "--as-of", AS_OF) == {"code": 0, "heavy": []}
 
 
