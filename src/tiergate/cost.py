@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Callable, Optional
 
 from tiergate.evidence.judge import Claim, judge, valid
@@ -288,6 +288,9 @@ class CostView:
 CALL_QUANTUM = Decimal("0.00000001")
 CENT = Decimal("0.01")
 PLAIN_QUANTUM = Decimal("1e-12")
+# Room for the largest month the models allow (10^12 calls of 10^9 tokens at $10,000 per million, about 10^21
+# dollars) with 12 decimals: the default 28 digits would make quantize fail on it.
+WIDE = Context(prec=60)
 
 
 def per_call(amount: Decimal) -> str:
@@ -315,5 +318,5 @@ def percent(share: Decimal, places: int = 1) -> str:
 def plain(amount: Decimal) -> str:
     """Exact to 1e-12 (quotients such as cost per success do not terminate), never in exponent form:
     for JSON, where money travels as strings."""
-    text = format(amount.quantize(PLAIN_QUANTUM, rounding=ROUND_HALF_UP), "f")
+    text = format(amount.quantize(PLAIN_QUANTUM, rounding=ROUND_HALF_UP, context=WIDE), "f")
     return text.rstrip("0").rstrip(".") if "." in text else text

@@ -345,3 +345,21 @@ def test_the_step_summary_carries_the_table_and_the_chart(gitrepo, capsys, tmp_p
     text = summary.read_text()
     assert "### Cost change (USD a month)" in text and "| intent-classification " in text and "+$5,410.15" in text
     assert "```mermaid\nxychart-beta" in text
+
+
+def test_the_largest_numbers_the_models_allow_still_render(gitrepo, capsys):
+    """10^12 calls of 10^9 tokens at $10,000 per million: about $10^19 a month, printed, never an internal error."""
+    gitrepo.replace(INTENT, "monthly_volume: 500000", "monthly_volume: 1000000000000")
+    gitrepo.replace(INTENT, "avg_input_tokens: 120", "avg_input_tokens: 1000000000")
+    gitrepo.replace(CATALOG, "price_band: {max_input_per_mtok: 1.00, max_output_per_mtok: 5.00}",
+                    "price_band: {max_input_per_mtok: 10000, max_output_per_mtok: 10000}")
+    gitrepo.replace(CATALOG, "input_per_mtok: 0.05\n", "input_per_mtok: 10000\n")
+    _revise_lite = gitrepo.read(CATALOG).replace("revised: 2026-09-15", f"revised: {AS_OF}", 1)
+    gitrepo.write(CATALOG, _revise_lite)
+    _, data = check(capsys, gitrepo)
+    # direct: 10^12 calls × 10^9 tokens × $0.01 a token = $10^19, plus the 20 output tokens at $0.40/M
+    assert row(data, "intent-classification")["future"]["monthly_direct"] == "10000000000008000000"
+    for fmt in ("text", "markdown", "github"):
+        run = cli(capsys, "check", "--repo", str(gitrepo.root), "--base", "main", "--as-of", AS_OF, "--format", fmt)
+        assert run.code in (0, 1) and "internal error" not in run.err and "$10,000,000,000,008,000,000.00" in run.out, fmt
+    assert cli(capsys, "cost", "--repo", str(gitrepo.root), "--format", "json").code == 0
