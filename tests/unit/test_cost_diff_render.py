@@ -96,3 +96,22 @@ def test_the_markdown_report_caps_its_rows_for_the_step_summary():
     out = markdown(Result([], cost_diff=many, tier_changes=[]))
     assert out.count("| task-") == render.SUMMARY_ROWS and "| task-0000 " in out and "| task-1499 " not in out
     assert "500 smaller change(s) not shown here" in out and "| total (1500 task(s)) " in out and len(out) < 1024 * 1024
+
+
+def test_the_pull_request_number_comes_from_the_event_or_the_option(tmp_path):
+    import pytest
+
+    from tiergate.errors import TierGateError
+    from tiergate.pr.comment import pull_number
+
+    event = tmp_path / "event.json"
+    event.write_text('{"pull_request": {"number": 42}}')
+    assert pull_number(None, {"GITHUB_EVENT_PATH": str(event)}) == 42
+    assert pull_number(7, {"GITHUB_EVENT_PATH": str(event)}) == 7
+    for text, why in [('{"pull_request": {"number": true}}', "not a pull request's"), ('{"ref": "refs/heads/main"}', "not a pull request's"),
+                      ("{not json", "cannot read the event file"), ('{"pull_request": {"number": -3}}', "not a pull request's")]:
+        event.write_text(text)
+        with pytest.raises(TierGateError, match=why):
+            pull_number(None, {"GITHUB_EVENT_PATH": str(event)})
+    with pytest.raises(TierGateError, match="no pull request: pass --pr N"):
+        pull_number(None, {})
