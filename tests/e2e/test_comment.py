@@ -84,11 +84,14 @@ def test_a_pull_request_that_never_touched_cost_gets_no_comment(gitrepo, capsys,
     assert github.comments == [] and github.writes() == []
 
 
-def test_a_read_only_token_warns_and_exits_0(gitrepo, capsys, github):
+def test_a_read_only_token_warns_and_exits_0(gitrepo, capsys, github, monkeypatch):
     github.read_only = True  # a fork's pull request
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
     volume(gitrepo, 1_000_000)
     run = comment(capsys, gitrepo)
     assert run.code == 0 and github.comments == []
+    assert run.out.startswith("::warning title=tiergate comment::GitHub refused to create a comment on pull request #7 in acme/policy")
+    assert "the cost comment was not written" in run.out
     assert "tiergate: warning: GitHub refused to create a comment on pull request #7" in run.err
     assert "pull-requests: write" in run.err and "read-only token" in run.err and "step summary" in run.err
 

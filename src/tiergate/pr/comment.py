@@ -30,7 +30,7 @@ from tiergate.errors import TierGateError
 from tiergate.findings import Finding, Result
 from tiergate.report import costdiff as cost_report
 from tiergate.report import markdown as md
-from tiergate.report.verdict import summary_line
+from tiergate.report.verdict import summary_line, workflow_warning
 from tiergate.rules.spend import COST_GUARD, COST_GUARD_BLOCKING
 
 if TYPE_CHECKING:
@@ -186,4 +186,7 @@ def comment(root: Path, base_ref: str, now: dt.datetime, pr: Optional[int], gith
     except github.Forbidden as err:
         outcome = Outcome("read-only", warning=f"{err}. A pull request from a fork gets a read-only token, so no comment can be "
                                                "written; the gate's step summary has the cost table")
-    return outcome.report(number), outcome
+    text = outcome.report(number)
+    if outcome.warning and env.get("GITHUB_ACTIONS") == "true":  # shown on the run's page, not only in its log
+        text = workflow_warning("tiergate comment", outcome.warning) + "\n" + text
+    return text, outcome

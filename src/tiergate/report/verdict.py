@@ -90,6 +90,11 @@ def annotation(f: Finding) -> str:
     return f"::{f.severity} {','.join(props)}::{_escape_data(f.message)}"
 
 
+def workflow_warning(title: str, message: str) -> str:
+    """A warning annotation of the Actions run itself (no file), escaped like the findings' annotations."""
+    return f"::warning title={_escape_property(title)}::{_escape_data(message)}"
+
+
 def github(result: Result) -> str:
     """Annotations for the Actions UI, then the full text report (the UI shows only ten per step).
 
