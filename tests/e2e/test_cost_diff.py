@@ -166,8 +166,8 @@ def test_text_and_markdown_tables_sort_by_absolute_change(gitrepo, capsys):
     markdown = cli(capsys, "check", "--repo", str(gitrepo.root), "--base", "main", "--as-of", AS_OF, "--format", "markdown").out
     assert markdown.index("| rag-answer ") < markdown.index("| intent-classification ")
     assert "| total (2 task(s)) " in markdown and "-$1,832.66" in markdown  # 180.33828 - 2013
-    assert '```mermaid\nxychart-beta\n    title "Monthly all-in spend, before and after"' in markdown
-    assert '"rag-answer before", "rag-answer after", "intent-classification before"' in markdown
+    assert 'Bars: before; line: after.\n\n```mermaid\nxychart-beta\n    title "Monthly all-in spend"' in markdown
+    assert 'x-axis ["rag-answer", "intent-classification"]' in markdown
 
 
 # --- the cost guard ------------------------------------------------------------------------------

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+
 from decimal import Decimal
 
 from tiergate.costdiff import CostDiff, Money, Spend, TaskDiff
 from tiergate.findings import Finding, Result
 from tiergate.pr.comment import MARKER, body
 from tiergate.report import costdiff as render
+from tiergate.report.mermaid import number
 from tiergate.report.verdict import printable
 from tiergate.rules import REGISTRY
 
@@ -58,10 +60,13 @@ def test_the_chart_labels_cannot_leave_their_strings_or_the_block():
     block = re.search(r"```mermaid\n(.*?)\n```", out, flags=re.S)
     assert block is not None and out.count("```") == 2
     lines = block.group(1).splitlines()
-    assert [line.split()[0] for line in lines] == ["xychart-beta", "title", "x-axis", "y-axis", "bar"]
+    assert [line.split()[0] for line in lines] == ["xychart-beta", "title", "x-axis", "y-axis", "bar", "line"]
     labels = re.findall(r'"([^"]*)"', lines[2])
-    assert len(labels) == 2 * len(HOSTILE_NAMES + [LEGIT]) and all(re.fullmatch(r"[A-Za-z0-9 ._-]+", label) for label in labels)
-    assert lines[4] == "    bar [" + ", ".join(v for t in _diff().tasks for v in (t.past and str(t.past.money.all_in), str(t.future.money.all_in))) + "]"
+    assert len(labels) == len(HOSTILE_NAMES + [LEGIT]) and all(re.fullmatch(r"[\w .,+/()\u2026-]+", label) for label in labels)
+    assert LEGIT in labels  # plain names stay plain
+    tasks = _diff().tasks
+    assert lines[4] == "    bar [" + ", ".join(number(t.past.money.all_in if t.past else 0) for t in tasks) + "]"
+    assert lines[5] == "    line [" + ", ".join(number(t.future.money.all_in if t.future else 0) for t in tasks) + "]"
 
 
 def test_the_text_table_keeps_one_line_per_task():

@@ -8,15 +8,15 @@ smallest changes. Every value quoted from a policy file goes through ``report.ma
 
 from __future__ import annotations
 
-import re
-from decimal import ROUND_HALF_UP
 from typing import Any, Optional
 
 from tabulate import tabulate
 
-from tiergate.cost import CENT, monthly, plain, signed
+from tiergate.cost import monthly, plain, signed
 from tiergate.costdiff import CostDiff, Money, Spend, TaskDiff
 from tiergate.report import markdown as md
+from tiergate.report import mermaid
+from tiergate.report.mermaid import Series
 
 HEADERS = ["task", "tier", "why", "all-in before", "all-in after", "all-in change", "direct before", "direct after", "direct change"]
 NOTHING = "-"
@@ -89,25 +89,15 @@ def markdown(diff: CostDiff, rows: Optional[int] = None, chart: bool = True) -> 
     return "\n".join(lines) + "\n"
 
 
-# A minimal chart of its own; labels are reduced to characters that cannot leave a quoted Mermaid string.
-_LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9 ._-]")
-
-
-def _label(text: str) -> str:
-    return _LABEL_UNSAFE.sub("_", text)[:40] or "_"
-
-
 def _chart(diff: CostDiff) -> str:
-    """Mermaid bars of all-in spend before and after, for the largest changes (GitHub renders Mermaid in Markdown)."""
+    """Mermaid bars of all-in spend before, a line after, for the largest changes (GitHub renders Mermaid in Markdown)."""
     tasks = diff.tasks[:CHART_BARS]
-    labels, values = [], []
-    for task in tasks:
-        for when, side in (("before", task.past), ("after", task.future)):
-            labels.append(f'"{_label(task.task)} {when}"')
-            values.append(plain(side.money.all_in.quantize(CENT, rounding=ROUND_HALF_UP)) if side else "0")
-    title = "Monthly all-in spend, before and after" + (f" (largest {len(tasks)} of {len(diff.tasks)})" if len(tasks) < len(diff.tasks) else "")
-    return "\n".join(["```mermaid", "xychart-beta", f'    title "{title}"', f"    x-axis [{', '.join(labels)}]",
-                      '    y-axis "USD a month"', f"    bar [{', '.join(values)}]", "```"])
+    before = [side.money.all_in if (side := task.past) else 0 for task in tasks]
+    after = [side.money.all_in if (side := task.future) else 0 for task in tasks]
+    shown = f" (the largest {len(tasks)} of {len(diff.tasks)} changes)" if len(tasks) < len(diff.tasks) else ""
+    chart = mermaid.bar_chart("Monthly all-in spend", [task.task for task in tasks], [Series(before), Series(after, "line")],
+                              y_axis="USD a month")
+    return f"Bars: before; line: after{shown}.\n\n" + chart.rstrip("\n")
 
 
 # --- JSON: money as exact decimal strings ----------------------------------------------------------
