@@ -90,6 +90,10 @@ def format_option(registry: str, default: Optional[str] = "text") -> Callable[[C
     return click.option("--format", "fmt", type=_FormatChoice(registry), default=default, show_default=True, help="Output format.")
 
 
+def output_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically) instead of stdout.")(f)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tiergate")
 def cli() -> None:
@@ -130,9 +134,32 @@ def check(base_ref: str, repo: str, fmt: str, as_of: Optional[dt.datetime]) -> i
     return EXIT_OK if result.ok else EXIT_VIOLATION
 
 
+@cli.command("comment")
+@click.option("--base", "base_ref", required=True, help="Base branch or ref, as for check.")
+@click.option("--pr", "pr_number", type=click.IntRange(min=1), help="Pull request number (default: from GITHUB_EVENT_PATH).")
+@click.option("--github-repo", help="OWNER/NAME (default: GITHUB_REPOSITORY).")
+@click.option("--dry-run", is_flag=True, help="Print the comment; call nothing.")
+@repo_option
+@as_of_option("Evaluate evidence age as of this date (default: now).")
+def comment_cmd(base_ref: str, pr_number: Optional[int], github_repo: Optional[str], dry_run: bool, repo: str,
+                as_of: Optional[dt.datetime]) -> int:
+    """Post the cost diff and the gate's verdict as the pull request's one sticky comment, or update it.
+
+    Exit 0 whatever the verdict (the check is the gate) and when the token may not write (a
+    fork's pull request): a warning then. Token from GITHUB_TOKEN, API root from GITHUB_API_URL.
+    """
+    from tiergate.pr.comment import comment
+
+    text, outcome = comment(_repo_root(repo), base_ref, _end_of(as_of), pr_number, github_repo, dry_run, os.environ)
+    click.echo(text, nl=False)
+    if outcome.warning:
+        click.echo(f"tiergate: warning: {outcome.warning}", err=True)
+    return EXIT_OK
+
+
 @cli.command("export")
 @format_option(EXPORTS, default=None)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically) instead of stdout.")
+@output_option
 @repo_option
 @as_of_option("Validate evidence age as of this date (default: now).")
 def export_cmd(fmt: str, output: Optional[str], repo: str, as_of: Optional[dt.datetime]) -> int:
@@ -149,15 +176,19 @@ def export_cmd(fmt: str, output: Optional[str], repo: str, as_of: Optional[dt.da
         emit(formats(VERDICT), "text", result, err=True)
         click.echo("tiergate: export refused: the policy fails `tiergate validate`; fix the errors above first", err=True)
         return EXIT_VIOLATION
-    text = formats(EXPORTS).render(fmt, compile_table(policy, gitio.head_commit(root)))
+    _echo_or_write(formats(EXPORTS).render(fmt, compile_table(policy, gitio.head_commit(root))), output)
+    return EXIT_OK
+
+
+def _echo_or_write(text: str, output: Optional[str]) -> None:
+    """``text`` on stdout, or into ``output`` through the one safe writer (never through a link; replaced in one step)."""
     if output is None:
         click.echo(text, nl=False)
-    else:
-        from tiergate.writes import atomic_write
+        return
+    from tiergate.writes import atomic_write
 
-        atomic_write(Path(output), text)  # refuses a symlinked file or folder; replaces in one step
-        click.echo(f"wrote {output}", err=True)
-    return EXIT_OK
+    atomic_write(Path(output), text)
+    click.echo(f"wrote {output}", err=True)
 
 
 @cli.command("init")
@@ -174,7 +205,7 @@ def init_cmd(directory: str, platform_owner: str, owner: str, tiers: str, action
     from tiergate import scaffold
 
     opts = scaffold.Options(platform_owner, owner, scaffold.parse_tiers(tiers), action or scaffold.Options().action)
-    root = Path(directory)
+    root = Path(directory).absolute()  # the scaffold checks what it wrote from the repository root
     for rel in scaffold.init(root, opts, utc_now()):
         click.echo(f"wrote {rel}")
     click.echo(f"next: cd {directory} && tiergate validate; edit policy/tiers.yaml and the example contract, then commit", err=True)
@@ -314,12 +345,21 @@ def codeowners_cmd(write: bool, repo: str) -> int:
 @cli.command("cost")
 @repo_option
 @format_option(COSTS)
+@output_option
 @click.option("--task", "task_id", help="Only this task, with every cost term spelled out.")
-def cost_cmd(repo: str, fmt: str, task_id: Optional[str]) -> int:
-    """What each task really costs: all-in per call and per success, cascade break-even, monthly totals."""
+def cost_cmd(repo: str, fmt: str, output: Optional[str], task_id: Optional[str]) -> int:
+    """What each task really costs: all-in per call and per success, cascade break-even, monthly totals.
+
+    --format html is one self-contained page (tables and SVG charts, no scripts, nothing fetched); -o FILE writes
+    any format to FILE atomically.
+    """
     from tiergate import engine
 
-    emit(formats(COSTS), fmt, engine.cost_view(_usable_policy(_repo_root(repo)), utc_now(), task_id))
+    view = engine.cost_view(_usable_policy(_repo_root(repo)), utc_now(), task_id)
+    if output is None:
+        emit(formats(COSTS), fmt, view)
+    else:
+        _echo_or_write(formats(COSTS).render(fmt, view), output)
     return EXIT_OK
 
 
@@ -346,10 +386,10 @@ def review_group() -> None:
     """The quarterly review: what is due, and the review issue."""
 
 
-def _due(repo: str, as_of: Optional[dt.datetime]) -> "DueView":
+def _due(repo: str, as_of: Optional[dt.datetime], with_spend: bool = False) -> "DueView":
     from tiergate.review.due import due_view
 
-    return due_view(_usable_policy(_repo_root(repo)), _day(as_of))
+    return due_view(_usable_policy(_repo_root(repo)), _day(as_of), with_spend)
 
 
 @review_group.command("due")
@@ -378,8 +418,8 @@ def review_open_issue(github_repo: Optional[str], as_of: Optional[dt.datetime], 
     """
     from tiergate.review.issue import open_issue
 
-    view = _due(repo, as_of)
-    click.echo(open_issue(view.items, view.total, view.as_of, github_repo, dry_run, update_only, os.environ), nl=False)
+    view = _due(repo, as_of, with_spend=True)
+    click.echo(open_issue(view.items, view.total, view.as_of, github_repo, dry_run, update_only, os.environ, view.spend), nl=False)
     return EXIT_OK
 
 

@@ -13,13 +13,13 @@ import datetime as dt
 from pathlib import Path
 from typing import Iterable, Optional
 
-from tiergate import cost, gitio
+from tiergate import cost, costdiff, gitio
 from tiergate.errors import TierGateError
 from tiergate.evidence.record import Recorded, read_input, record_run
 from tiergate.findings import Finding, Result, TierChange
 from tiergate.layout import CATALOG, EVALS, RECORDS_SUFFIX, is_artifact, is_codeowners, is_contract, is_stray, under
 from tiergate.loading import MAX_YAML_BYTES, Document, LoadError, Tree, WorkTree
-from tiergate.models import Contract, is_external
+from tiergate.models import Catalog, Contract, is_external
 from tiergate.policy import Policy, artifact_paths, contract_paths, load_contract, load_policy, load_task
 from tiergate.rules import AT_REST, ON_CHANGE, budget
 from tiergate.rules.context import Change, Context, Pair
@@ -63,13 +63,22 @@ def check(root: Path, base_ref: str, now: dt.datetime) -> Result:
     ctx = Context(head, now, peers=lambda needles: _peers(head, needles))
     pairs = list(_pairs(head, base_tree))
     versions = {p.base.slo.eval_set: base.evidence.set_version(p.base.slo.eval_set) for p in pairs if p.base is not None}
-    change = Change(ctx, base.catalog, pairs, paths, versions, _deleted(base, paths))
+    deleted = _deleted(base, paths)
+    change = Change(ctx, base.catalog, pairs, paths, versions, deleted, _cost_diff(base.catalog, head, pairs, deleted))
     findings = _at_rest(ctx)
     for family in ON_CHANGE:
         findings.extend(family.check(change))
-    result = Result(findings, contracts=len(head.contracts), artifacts=len(head.evidence.loaded()))
+    result = Result(findings, contracts=len(head.contracts), artifacts=len(head.evidence.loaded()), cost_diff=change.cost)
     result.tier_changes = _tier_changes(pairs, result.findings)
     return result
+
+
+def _cost_diff(base_catalog: Catalog, head: Policy, pairs: list[Pair], deleted: list[tuple[str, Optional[Contract]]]) -> costdiff.CostDiff:
+    """The monthly cost of every touched contract on both sides (only those: the one-contract check stays small)."""
+    if head.catalog is None:
+        return costdiff.CostDiff(priced=False, approver=costdiff.approver(base_catalog))
+    sides = [(p.doc.path, p.base, p.head) for p in pairs] + [(path, contract, None) for path, contract in deleted]
+    return costdiff.compute(base_catalog, head.catalog, sides)
 
 
 def _load_history(policy: Policy, task: str) -> None:
@@ -178,7 +187,8 @@ def codeowners_block(root: Path, policy: Policy) -> tuple[str, str]:
     owned = [(doc.path, contract.owner) for contract, doc in valid]
     sets = codeowners.set_owners((c.slo.eval_set, c.owner) for c, _ in valid if not is_external(c.slo.eval_set)
                                  and policy.tree.exists(c.slo.eval_set))
-    return target, codeowners.managed_block(policy.catalog.platform_owner, target, owned, sets, present=policy.tree.exists)
+    return target, codeowners.managed_block(policy.catalog.platform_owner, target, owned, sets,
+                                              present=policy.tree.exists, files=policy.tree.files)
 
 
 def write_codeowners(root: Path, policy: Policy) -> tuple[str, bool]:
@@ -197,6 +207,10 @@ def write_codeowners(root: Path, policy: Policy) -> tuple[str, bool]:
         new = codeowners.updated(old, block)
     except codeowners.CodeownersError as err:
         raise TierGateError(f"{target}:{err.line}: {err}") from None
+    if len(new.encode("utf-8")) >= codeowners.MAX_BYTES:
+        raise TierGateError(f"{target} would be {len(new.encode('utf-8')):,} bytes, and GitHub ignores a CODEOWNERS file that is not "
+                            f"under 3 MB ({codeowners.MAX_BYTES:,} bytes); nothing was written. The block groups contracts by "
+                            "prefix: name each team's tasks with a common prefix (billing-…) so one line covers them")
     if new != old:
         atomic_write(root / target, new, inside=root)
     return target, new != old

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from tiergate import __version__, codeowners, schema
+from tiergate import REPOSITORY, __version__, codeowners, schema
 from tiergate.errors import TierGateError
 from tiergate.evidence.record import write_artifact
 from tiergate.layout import CATALOG, DATASETS, DEFAULT_CODEOWNERS, contract_path
@@ -26,7 +26,7 @@ from tiergate.models import OWNER_PATTERN
 from tiergate.policy import load_contract, load_policy
 from tiergate.writes import write_new
 
-ACTION = "tiergate/tiergate"  # the repository that publishes the composite action (action.yml)
+ACTION = REPOSITORY  # the repository that publishes the composite action (action.yml)
 CATALOG_REVISED = "2026-09-15"
 EXAMPLE_TASK = "intent-classification"
 EXAMPLE_LABELS = ("billing", "bug", "howto", "account")
@@ -137,6 +137,8 @@ def _workflows(opts: Options) -> dict[str, str]:
     uses = opts.action
     gate = f"""# The merge gate: make the "policy-gate" check required in branch protection, with code-owner review.
 # tiergate runs from the action pinned below, never from the pull request; the checkout is only read.
+# cost-comment posts the cost diff as one sticky pull-request comment: the only job that may write, and only
+# comments (a fork's pull request gets a read-only token: the step warns and passes). It is not required.
 name: policy-gate
 on:
   pull_request:
@@ -157,6 +159,22 @@ jobs:
       - uses: {uses}
         with:
           command: check
+  cost-comment:
+    runs-on: ubuntu-latest
+    timeout-minutes: 10
+    permissions:
+      contents: read
+      pull-requests: write
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          fetch-depth: 0
+          persist-credentials: false
+      - uses: {uses}
+        with:
+          command: comment
+        env:
+          GITHUB_TOKEN: ${{{{ secrets.GITHUB_TOKEN }}}}
 """
     validate = f"""name: validate policy
 on:

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from tiergate.evidence.judge import STALE, Claim, judge
 from tiergate.loading import LoadError
 from tiergate.models import Catalog, Contract
 from tiergate.policy import Policy
+
+if TYPE_CHECKING:
+    from tiergate.review.spend import Spend
 
 
 @dataclass(frozen=True)
@@ -37,11 +40,13 @@ class DueItem:
 
 @dataclass(frozen=True)
 class DueView:
-    """What ``tiergate review due`` shows: the due items out of ``total`` contracts, as of a day."""
+    """What ``tiergate review due`` shows: the due items out of ``total`` contracts, as of a day; for the review
+    issue also the money (spend by tier, downgrade candidates)."""
 
     items: list[DueItem]
     total: int
     as_of: dt.date
+    spend: "Optional[Spend]" = None
 
 
 def quarter(day: dt.date) -> str:
@@ -115,5 +120,11 @@ def due_list(policy: Policy, as_of: dt.date) -> list[DueItem]:
     return sorted(out, key=lambda item: (item.contract.owner.lower(), item.task))
 
 
-def due_view(policy: Policy, as_of: dt.date) -> DueView:
-    return DueView(due_list(policy, as_of), len(policy.valid_contracts()), as_of)
+def due_view(policy: Policy, as_of: dt.date, with_spend: bool = False) -> DueView:
+    """The due list; ``with_spend`` also prices every contract (the issue's charts), which the due list alone skips."""
+    items = due_list(policy, as_of)
+    if not with_spend:
+        return DueView(items, len(policy.valid_contracts()), as_of)
+    from tiergate.review.spend import spend  # it imports this module
+
+    return DueView(items, len(policy.valid_contracts()), as_of, spend(policy, items, as_of))

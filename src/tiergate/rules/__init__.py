@@ -14,11 +14,11 @@ from types import ModuleType
 from tiergate import loading, schema_errors
 from tiergate.evidence import judge, store
 from tiergate.findings import Rule
-from tiergate.rules import budget, catalog, feasibility, gate, identity, ownership, prompt, proof
+from tiergate.rules import budget, catalog, feasibility, gate, identity, ownership, prompt, proof, spend
 from tiergate.runs import drift
 
 AT_REST: tuple[ModuleType, ...] = (catalog, identity, feasibility, budget, proof, ownership, prompt)
-ON_CHANGE: tuple[ModuleType, ...] = (gate,)
+ON_CHANGE: tuple[ModuleType, ...] = (gate, spend)
 # Rules found while loading files and verifying artifacts, and the cost command's token warning, declared beside that code.
 _LOADERS: tuple[ModuleType, ...] = (loading, schema_errors, store, judge, drift)
 
