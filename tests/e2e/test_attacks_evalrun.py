@@ -60,6 +60,13 @@ def test_a_model_outside_the_tier_cannot_be_run_as_the_tier(wired, capsys):
     assert done.code == 2 and "is not in tier 'lite'" in done.err
 
 
+def test_a_run_of_another_model_of_the_tier_is_never_linked_as_failing(wired, model_server, capsys):
+    asked = model_server.calls()
+    done = run(capsys, wired, "--model", "gemini/gemini-2.5-flash-lite", "--link", "failing")
+    assert done.code == 2 and "primary model of tier 'lite', openai/gpt-5-nano" in done.err
+    assert model_server.calls() == asked  # refused before any call
+
+
 def _template(repo, ref):
     text = repo.read(INTENT).split("\nprompt:")[0]
     repo.write(INTENT, text + f"\nprompt:\n  template: {ref}\n")

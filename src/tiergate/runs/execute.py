@@ -252,6 +252,9 @@ def run(root: Path, options: Options, now: dt.datetime, send: Optional[Send] = N
     tier, model = pick_model(catalog, options.tier, options.model)
     if options.limit is not None and options.link is not None:
         raise TierGateError("--limit makes a trial run, which is never evidence: drop --link (or --limit)")
+    if options.link == "failing" and model.id != tier.models[0].id:
+        raise TierGateError(f"failing evidence must come from the primary model of tier '{tier.id}', {tier.models[0].id}, the one "
+                            "routers call (TG317): run without --model, or without --link")
     runner = Runner(root, policy, catalog, contract, send, options.cache, environ)
     records = runner.collect(model, options.limit, options.concurrency)
     return finish(root, runner, tier.id, model.id, records, options, now, contract_file)
