@@ -7,46 +7,18 @@ calls it, on the machine of whoever runs the eval.
 
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from typing import Iterator
 
 from tiergate.findings import Finding, Rule, finding
-from tiergate.layout import PROMPTS, is_prompt_file
-from tiergate.loading import LoadError
-from tiergate.models import Catalog, Contract
+from tiergate.layout import PROMPTS
 from tiergate.rules.context import Context
+from tiergate.runs.prompt import file_problem, judge_problem
 
 PROMPT_FILE = Rule("TG320", "prompt-file", "error",
                    f"A prompt template or judge rubric is not a regular file under {PROMPTS}/ (missing, outside it, `..`, or a symlink).")
 JUDGE_TIER = Rule("TG321", "judge-below-task-tier", "error",
                   "A rubric_mean judge model is not in a tier at or above the task's tier.")
 RULES = (PROMPT_FILE, JUDGE_TIER)
-MAX_PROMPT_BYTES = 256 * 1024
-
-
-def file_problem(tree: object, ref: str, what: str) -> Optional[str]:
-    """Why ``ref`` cannot be a prompt file, or None: the one judgement ``validate`` and ``eval run`` share."""
-    if not is_prompt_file(ref) or ref.startswith("/") or "\\" in ref:
-        return f"{what} '{ref}' must be a file under {PROMPTS}/, named by its path from the repository root (no '..', not absolute)"
-    try:
-        tree.read(ref, MAX_PROMPT_BYTES)  # type: ignore[attr-defined]  # refuses links, folders and special files
-    except LoadError as err:
-        return f"{what}: {err.message}"
-    return None
-
-
-def judge_problem(catalog: Catalog, contract: Contract) -> Optional[str]:
-    """The judge must be a catalog model of a tier ranked at or above the task's tier: a weaker judge is not evidence."""
-    prompt = contract.prompt
-    if prompt is None or prompt.judge is None:
-        return None
-    task_rank = catalog.rank(contract.tier)
-    judge_rank = next((rank for rank, tier in enumerate(catalog.tiers) if prompt.judge.model in tier.model_ids()), None)
-    if judge_rank is None:
-        return f"prompt.judge.model {prompt.judge.model} is not a model of any tier in the catalog"
-    if task_rank is not None and judge_rank < task_rank:
-        return (f"prompt.judge.model {prompt.judge.model} is in tier '{catalog.tiers[judge_rank].id}', below the task's tier "
-                f"'{contract.tier}': the judge must be on a tier at or above it")
-    return None
 
 
 def check(ctx: Context) -> Iterator[Finding]:

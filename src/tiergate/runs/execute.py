@@ -30,7 +30,7 @@ from tiergate.metrics import RecordError, Score, compute
 from tiergate.models import Catalog, Contract, ModelEntry, Tier, is_external
 from tiergate.policy import Policy, load_task
 from tiergate.runs import prompt as prompts
-from tiergate.rules.prompt import judge_problem
+from tiergate.runs.prompt import judge_problem
 from tiergate.runs.cache import ResponseCache
 from tiergate.runs.client import CallFailed, Client, Reply, Send, Target, target
 from tiergate.runs.scorers import JudgeCall, JudgeUnparsable, checker, label_fields, pass_fields

@@ -2,7 +2,9 @@
 
 The template and rubric files are policy data a pull request controls: they are read only from
 ``policy/prompts/``, by their path from the repository root, never through a symlink and never
-with ``..`` (the same link refusal as every governed file).
+with ``..`` (the same link refusal as every governed file). ``file_problem`` and ``judge_problem``
+are the judgements ``validate`` reports (TG320, TG321, in ``rules/prompt.py``) and ``eval run``
+refuses on: written once, here, and light (nothing of the run client).
 """
 
 from __future__ import annotations
@@ -13,10 +15,37 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from tiergate.errors import TierGateError
-from tiergate.loading import Tree
-from tiergate.models import PLACEHOLDER, Contract, Parse, Prompt, placeholders
-from tiergate.rules.prompt import MAX_PROMPT_BYTES, file_problem
+from tiergate.layout import PROMPTS, is_prompt_file
+from tiergate.loading import LoadError, Tree
+from tiergate.models import PLACEHOLDER, Catalog, Contract, Parse, Prompt, placeholders
 
+MAX_PROMPT_BYTES = 256 * 1024
+
+
+def file_problem(tree: Tree, ref: str, what: str) -> Optional[str]:
+    """Why ``ref`` cannot be a prompt file, or None: the one judgement ``validate`` and ``eval run`` share."""
+    if not is_prompt_file(ref) or ref.startswith("/") or "\\" in ref:
+        return f"{what} '{ref}' must be a file under {PROMPTS}/, named by its path from the repository root (no '..', not absolute)"
+    try:
+        tree.read(ref, MAX_PROMPT_BYTES)  # refuses links, folders and special files
+    except LoadError as err:
+        return f"{what}: {err.message}"
+    return None
+
+
+def judge_problem(catalog: Catalog, contract: Contract) -> Optional[str]:
+    """The judge must be a catalog model of a tier ranked at or above the task's tier: a weaker judge is not evidence."""
+    prompt = contract.prompt
+    if prompt is None or prompt.judge is None:
+        return None
+    task_rank = catalog.rank(contract.tier)
+    judge_rank = next((rank for rank, tier in enumerate(catalog.tiers) if prompt.judge.model in tier.model_ids()), None)
+    if judge_rank is None:
+        return f"prompt.judge.model {prompt.judge.model} is not a model of any tier in the catalog"
+    if task_rank is not None and judge_rank < task_rank:
+        return (f"prompt.judge.model {prompt.judge.model} is in tier '{catalog.tiers[judge_rank].id}', below the task's tier "
+                f"'{contract.tier}': the judge must be on a tier at or above it")
+    return None
 
 
 class Unparsable(ValueError):
