@@ -30,6 +30,7 @@ VERDICT = "tiergate.report.verdict:FORMATS"
 EXPORTS = "tiergate.export:FORMATS"
 COSTS = "tiergate.report.costs:FORMATS"
 DUE = "tiergate.review.render:FORMATS"
+AUDIT = "tiergate.audit.render:FORMATS"
 
 
 def formats(name: str) -> Formats[Any]:
@@ -320,6 +321,46 @@ def review_open_issue(github_repo: Optional[str], as_of: Optional[dt.datetime], 
     view = _due(repo, as_of)
     click.echo(open_issue(view.items, view.total, view.as_of, github_repo, dry_run, update_only, os.environ), nl=False)
     return EXIT_OK
+
+
+def _window_start(value: Optional[dt.datetime]) -> Optional[dt.datetime]:
+    return None if value is None else value.replace(tzinfo=dt.timezone.utc)
+
+
+def _window_end(value: Optional[dt.datetime]) -> Optional[dt.datetime]:
+    """``--until`` names the last day audited (or, with a time, the moment the window ends)."""
+    if value is None:
+        return None
+    end = value.replace(tzinfo=dt.timezone.utc)
+    return end + dt.timedelta(days=1) if end.time() == dt.time(0) else end
+
+
+WINDOW = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"])
+
+
+def audit_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--since/--until: the audited window in UTC, since inclusive, until the last day included."""
+    f = click.option("--until", type=WINDOW, help="Last day audited, YYYY-MM-DD (UTC; or a YYYY-MM-DDTHH:MM:SS end).")(f)
+    return click.option("--since", type=WINDOW, help="First day audited, YYYY-MM-DD (UTC).")(f)
+
+
+@cli.command("audit")
+@click.option("--source", required=True, help="postgresql://USER@HOST:PORT/DB (LiteLLM_SpendLogs), or a .jsonl/.csv/.parquet export "
+                                               "or OTLP .json spans file (FOLDER/*.parquet for every such file in a folder).")
+@audit_options
+@repo_option
+@format_option(AUDIT)
+def audit_cmd(source: str, since: Optional[dt.datetime], until: Optional[dt.datetime], repo: str, fmt: str) -> int:
+    """Compare production traffic with the contracts: models outside the chain, escalation, spend, tokens, volume.
+
+    Exit 0 when no error-level finding (drift, no data), 1 otherwise, 2 when the source cannot be read.
+    Needs the audit extra: pip install 'tiergate[audit]'.
+    """
+    from tiergate.audit.run import audit
+
+    result = audit(_usable_policy(_repo_root(repo)), source, _window_start(since), _window_end(until))
+    emit(formats(AUDIT), fmt, result)
+    return EXIT_OK if result.ok else EXIT_VIOLATION
 
 
 @cli.command("rules")

@@ -1,0 +1,38 @@
+"""``tiergate audit``: parse the source, run the one aggregation where the data lives, judge the grouped rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+from importlib import import_module
+
+from tiergate.audit import checks
+from tiergate.audit.result import AuditResult
+from tiergate.audit.source import parse
+from tiergate.errors import TierGateError
+from tiergate.policy import Policy
+
+
+def audit(policy: Policy, uri: str, since: Optional[dt.datetime] = None, until: Optional[dt.datetime] = None) -> AuditResult:
+    """Production (``uri``) against ``policy`` over [since, until); a TierGateError (exit 2) when the source cannot be read."""
+    if since is not None and until is not None and until <= since:
+        raise TierGateError(f"--until {until.date().isoformat()} is not after --since {since.date().isoformat()}")
+    catalog = policy.catalog
+    if catalog is None:
+        raise TierGateError("the catalog does not load; run `tiergate validate` and fix it first")
+    source = parse(uri)
+    _engines_installed(source.kind)
+    from tiergate.audit import engines, query
+
+    rows = engines.run(source, catalog.audit, query.window(since, until))
+    return checks.judge(policy, source.label, rows, since, until)
+
+
+def _engines_installed(kind: str) -> None:
+    """The audit extra's packages this source needs, or one line saying how to install them."""
+    for name in ("sqlglot", "psycopg" if kind == "postgres" else "duckdb"):
+        try:
+            import_module(name)
+        except ImportError:
+            raise TierGateError(f"tiergate audit needs {name}: pip install 'tiergate[audit]'") from None
