@@ -27,6 +27,7 @@ MAX_GROUPS = 100_000  # distinct (task, model) pairs; task ids are client-set, s
 DUCKDB_MEMORY = "640MB"
 CONNECT_TIMEOUT_S = 10
 STATEMENT_TIMEOUT_MS = 600_000
+SPANS_VIEW = "tiergate_spans"
 SPEND_LOG_FIELDS = ("time", "model", "spend", "input_tokens", "output_tokens", "tags", "metadata", "task_column")
 
 
@@ -119,7 +120,7 @@ def _duckdb(source: Source, settings: AuditSettings, window: Mapping[str, dt.dat
     conn = duckdb.connect(":memory:")
     try:
         _sandbox(conn, source.files)
-        relation = _span_relation(settings.spans, source) if source.is_spans else _file_relation(conn, settings.spend_log, source)
+        relation = _span_relation(conn, settings.spans, source) if source.is_spans else _file_relation(conn, settings.spend_log, source)
         sql = query.compile_sql(relation, "duckdb", MAX_GROUPS + 1)
         return list(conn.execute(sql, dict(window)).fetchall())
     except duckdb.Error as err:
@@ -148,14 +149,12 @@ def _reader(source: Source, columns: Optional[Mapping[str, str]] = None) -> exp.
     args: list[exp.Expression] = [_files(source)]
     if source.kind == "parquet":
         return exp.Anonymous(this="read_parquet", expressions=args)
+    if source.kind == "csv":  # every column as text, whatever the sniffer would guess from the first rows
+        args += [exp.EQ(this=exp.var("header"), expression=exp.true()), exp.EQ(this=exp.var("all_varchar"), expression=exp.true())]
+        return exp.Anonymous(this="read_csv", expressions=args)
     if columns is not None:
         args.append(exp.EQ(this=exp.var("columns"), expression=exp.Struct(expressions=[
             exp.PropertyEQ(this=exp.Literal.string(name), expression=exp.Literal.string(kind)) for name, kind in columns.items()])))
-    if source.kind == "csv":
-        args += [exp.EQ(this=exp.var("header"), expression=exp.true())]
-        if columns is None:
-            args.append(exp.EQ(this=exp.var("all_varchar"), expression=exp.true()))
-        return exp.Anonymous(this="read_csv", expressions=args)
     args.append(exp.EQ(this=exp.var("format"), expression=exp.Literal.string("newline_delimited")))
     return exp.Anonymous(this="read_json", expressions=args)
 
@@ -181,8 +180,9 @@ def _duck_json_text(value: exp.Expression, kind: str) -> exp.Expression:
 # --- OpenTelemetry GenAI spans (OTLP JSON) ------------------------------------------------
 
 
-def _span_relation(mapping: SpanMapping, source: Source) -> query.Relation:
-    """Spans flattened to one row each; the task attribute is read from the span, else from its resource."""
+def _span_relation(conn: Any, mapping: SpanMapping, source: Source) -> query.Relation:
+    """Spans flattened to one row each (a temporary view of the in-memory database); the task attribute is read
+    from the span, else from its resource."""
     def lit(text: str) -> str:
         return exp.Literal.string(text).sql("duckdb")
 
@@ -201,8 +201,9 @@ def _span_relation(mapping: SpanMapping, source: Source) -> query.Relation:
         "make_timestamp(TRY_CAST(TRY_CAST(s ->> '$.startTimeUnixNano' AS HUGEINT) // 1000 AS BIGINT)) AS at, "
         f"{spend} AS spend, {attr('s', mapping.input_tokens)} AS input_tokens, {attr('s', mapping.output_tokens)} AS output_tokens FROM sp"
     )
+    conn.execute(f"CREATE TEMPORARY VIEW {SPANS_VIEW} AS {sql}")
     fields = {name: query.column(name) for name in query.FIELDS}
-    return query.Relation(query.parse_source(sql, "duckdb"), {
+    return query.Relation(query.table(SPANS_VIEW), {
         "task": fields["task"], "model": exp.Nullif(this=fields["model"], expression=exp.Literal.string("")),
         "at": query.timestamp(fields["at"], "TIMESTAMP"),
         "spend": exp.TryCast(this=fields["spend"], to=exp.DataType.build("DOUBLE")),

@@ -18,7 +18,6 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Callable, Mapping, Optional
 
-import sqlglot
 from sqlglot import exp
 
 from tiergate.models import SpendLogMapping
@@ -73,12 +72,14 @@ def spend_log_fields(mapping: SpendLogMapping, types: Mapping[str, str], json_te
         candidates.append(exp.Nullif(this=_cast(column(mapping.task_column), "TEXT"), expression=exp.Literal.string("")))
     if mapping.task_metadata_key:
         meta = exp.Cast(this=json_text(column(mapping.metadata), types.get(mapping.metadata, "")), to=exp.DataType.build("JSON"))
-        candidates.append(exp.JSONExtractScalar(this=meta, expression=exp.JSONPath(expressions=[
-            exp.JSONPathRoot(), exp.JSONPathKey(this=mapping.task_metadata_key)])))
+        key = exp.JSONExtractScalar(this=meta, expression=exp.JSONPath(expressions=[
+            exp.JSONPathRoot(), exp.JSONPathKey(this=mapping.task_metadata_key)]))
+        candidates.append(exp.Nullif(this=key, expression=exp.Literal.string("")))
     if mapping.task_tag_prefix:
         tags = json_text(column(mapping.tags), types.get(mapping.tags, ""))
-        candidates.append(exp.RegexpExtract(this=tags, expression=exp.Literal.string(tag_pattern(mapping.task_tag_prefix)),
-                                            group=exp.Literal.number(1)))
+        found = exp.RegexpExtract(this=tags, expression=exp.Literal.string(tag_pattern(mapping.task_tag_prefix)),
+                                  group=exp.Literal.number(1))
+        candidates.append(exp.Nullif(this=found, expression=exp.Literal.string("")))  # DuckDB gives '' for no match, PostgreSQL NULL
     task = candidates[0] if len(candidates) == 1 else exp.Coalesce(this=candidates[0], expressions=candidates[1:])
     spend: exp.Expression = _cast(column(mapping.spend), "DOUBLE") if mapping.spend else exp.Null()
     return {
@@ -163,8 +164,3 @@ def window(since: Optional[dt.datetime], until: Optional[dt.datetime]) -> dict[s
             return default
         return value.astimezone(dt.timezone.utc).replace(tzinfo=None) if value.tzinfo else value
     return {"since": naive(since, EARLIEST), "until": naive(until, LATEST)}
-
-
-def parse_source(sql: str, dialect: str) -> exp.Expression:
-    """A FROM clause written as SQL in one dialect (the span flattener), as a subquery expression."""
-    return exp.Subquery(this=sqlglot.parse_one(sql, read=dialect), alias=exp.TableAlias(this=exp.to_identifier("calls")))
