@@ -1,6 +1,6 @@
 """A real PostgreSQL server for the tests: initdb in a temp folder, listening on 127.0.0.1 on a free port.
 
-PostgreSQL refuses to run as root, so under root the server runs as ``nobody`` (``runuser``) with the
+PostgreSQL refuses to run as root, so under root the server runs as ``nobody`` (``setpriv``) with the
 folder given to it. The server uses password (SCRAM) authentication, so a wrong password is a real
 refusal. ``TIERGATE_REQUIRE_POSTGRES=1`` (set by ``.ci/run``) turns a missing server binary from a skip
 into a failure.
@@ -97,7 +97,11 @@ class Server:
 
 
 def _as_server_user(command: list[str]) -> list[str]:
-    return ["runuser", "-u", "nobody", "--", *command] if os.geteuid() == 0 else command
+    """Under root, ``setpriv`` execs the command as nobody: the process we hold is the server itself, so signals reach it."""
+    if os.geteuid() != 0:
+        return command
+    nobody = pwd.getpwnam("nobody")
+    return ["setpriv", f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}", "--clear-groups", "--", *command]
 
 
 def start(bin_dir: Path) -> Server:
