@@ -286,43 +286,6 @@ def review_group() -> None:
     """The quarterly review: what is due, and the review issue."""
 
 
-def _due(repo: str, as_of: Optional[dt.datetime]) -> "DueView":
-    from tiergate.review.due import due_view
-
-    return due_view(_usable_policy(_repo_root(repo)), _day(as_of))
-
-
-@review_group.command("due")
-@as_of_option("Review date (default: today, UTC).")
-@repo_option
-@format_option(DUE)
-def review_due(as_of: Optional[dt.datetime], repo: str, fmt: str) -> int:
-    """List every assignment due for re-evaluation, with every reason and the cheaper tier to re-test.
-
-    Exit 0 whether or not anything is due; the last line says how many.
-    """
-    emit(formats(DUE), fmt, _due(repo, as_of))
-    return EXIT_OK
-
-
-@review_group.command("open-issue")
-@click.option("--github-repo", help="OWNER/NAME (default: GITHUB_REPOSITORY).")
-@as_of_option("Review date (default: today, UTC); names the quarter.")
-@click.option("--dry-run", is_flag=True, help="Print the title and body; call nothing.")
-@click.option("--update-only", is_flag=True, help="Update this quarter's issue if it exists; never open one.")
-@repo_option
-def review_open_issue(github_repo: Optional[str], as_of: Optional[dt.datetime], dry_run: bool, update_only: bool, repo: str) -> int:
-    """Open this quarter's review issue, or update it (ticked boxes kept, unchanged bodies not re-sent).
-
-    Token from GITHUB_TOKEN, API root from GITHUB_API_URL (default https://api.github.com).
-    """
-    from tiergate.review.issue import open_issue
-
-    view = _due(repo, as_of)
-    click.echo(open_issue(view.items, view.total, view.as_of, github_repo, dry_run, update_only, os.environ), nl=False)
-    return EXIT_OK
-
-
 def _window_start(value: Optional[dt.datetime]) -> Optional[dt.datetime]:
     return None if value is None else value.replace(tzinfo=dt.timezone.utc)
 
@@ -342,6 +305,64 @@ def audit_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """--since/--until: the audited window in UTC, since inclusive, until the last day included."""
     f = click.option("--until", type=WINDOW, help="Last day audited, YYYY-MM-DD (UTC; or a YYYY-MM-DDTHH:MM:SS end).")(f)
     return click.option("--since", type=WINDOW, help="First day audited, YYYY-MM-DD (UTC).")(f)
+
+
+def _due(repo: str, as_of: Optional[dt.datetime], audit: Optional[str] = None, since: Optional[dt.datetime] = None,
+         until: Optional[dt.datetime] = None) -> "DueView":
+    from tiergate.review.due import due_view
+
+    policy = _usable_policy(_repo_root(repo))
+    observed = None
+    if audit:
+        from tiergate.audit.run import for_review
+
+        observed = for_review(policy, audit, _day(as_of), _window_start(since), _window_end(until))
+    return due_view(policy, _day(as_of), observed)
+
+
+def review_audit_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--audit SOURCE (with --since/--until; default the 30 days up to the as-of day): production's side of the review."""
+    f = audit_options(f)
+    return click.option("--audit", "audit_source", help="Add observed spend, escalation and drift per task from this "
+                                                        "source (as for `tiergate audit --source`), and rank downgrades by money saved.")(f)
+
+
+@review_group.command("due")
+@as_of_option("Review date (default: today, UTC).")
+@repo_option
+@format_option(DUE)
+@review_audit_options
+def review_due(as_of: Optional[dt.datetime], repo: str, fmt: str, audit_source: Optional[str], since: Optional[dt.datetime],
+               until: Optional[dt.datetime]) -> int:
+    """List every assignment due for re-evaluation, with every reason and the cheaper tier to re-test.
+
+    Exit 0 whether or not anything is due; the last line says how many.
+    """
+    emit(formats(DUE), fmt, _due(repo, as_of, audit_source, since, until))
+    return EXIT_OK
+
+
+@review_group.command("open-issue")
+@click.option("--github-repo", help="OWNER/NAME (default: GITHUB_REPOSITORY).")
+@as_of_option("Review date (default: today, UTC); names the quarter.")
+@click.option("--dry-run", is_flag=True, help="Print the title and body; call nothing.")
+@click.option("--update-only", is_flag=True, help="Update this quarter's issue if it exists; never open one.")
+@repo_option
+@review_audit_options
+def review_open_issue(github_repo: Optional[str], as_of: Optional[dt.datetime], dry_run: bool, update_only: bool, repo: str,
+                      audit_source: Optional[str], since: Optional[dt.datetime], until: Optional[dt.datetime]) -> int:
+    """Open this quarter's review issue, or update it (ticked boxes kept, unchanged bodies not re-sent).
+
+    Token from GITHUB_TOKEN, API root from GITHUB_API_URL (default https://api.github.com).
+    """
+    from tiergate.review.issue import open_issue
+
+    from tiergate.review.render import production
+
+    view = _due(repo, as_of, audit_source, since, until)
+    click.echo(open_issue(view.items, view.total, view.as_of, github_repo, dry_run, update_only, os.environ,
+                          production(view, "markdown")), nl=False)
+    return EXIT_OK
 
 
 @cli.command("audit")

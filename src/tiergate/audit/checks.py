@@ -132,7 +132,9 @@ def _task(catalog: Catalog, index: dict[str, Priced], task: Optional[str], contr
     audit = TaskAudit(task, contract[1].path if contract else None, contract[0].tier if contract else None, total,
                       sum(r.input_tokens for r in group), sum(r.output_tokens for r in group),
                       logged if fully_logged else None, recomputed if total else None, uses, sum(r.malformed for r in group), above)
-    return replace(audit, downgrade_saving=_saving(catalog, rank, audit))
+    cheaper = catalog.tiers[rank - 1].id if rank else None
+    return replace(audit, downgrade_saving=_saving(catalog, rank, audit), cheaper=cheaper,
+                   declared_rate=contract[0].cost.escalation_rate if contract else None)
 
 
 def _saving(catalog: Catalog, rank: Optional[int], audit: TaskAudit) -> Optional[Decimal]:

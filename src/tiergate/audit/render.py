@@ -117,3 +117,47 @@ def step_outputs(audit: AuditResult) -> dict[str, str]:
 # SARIF: add "sarif": lambda audit: <report.sarif's renderer>(audit.verdict) here when report/sarif.py lands.
 FORMATS: Formats[AuditResult] = Formats({"text": text, "json": as_json, "markdown": markdown, "github": github},
                                         summary=markdown, outputs=step_outputs)
+
+
+# --- the review's production section (review due --audit, review open-issue --audit) ---------------------
+
+REVIEW_HEADERS = ["task", "tier", "calls", "spend", "escalation (observed / contract)", "drift calls", "cheaper tier",
+                  "saving per 30 days on it"]
+
+
+def _review_rows(audit: AuditResult) -> list[list[str]]:
+    """Contracted tasks with traffic, downgrade candidates first (most money saved), then the rest by spend."""
+    ranked = audit.downgrades()
+    rest = sorted((t for t in audit.tasks if t.path is not None and t not in ranked), key=lambda t: (-(t.spend or 0), t.task or ""))
+    rows = []
+    for t in ranked + rest:
+        assert t.task is not None
+        rate, declared = t.escalation_rate, t.declared_rate
+        saving = audit.per_month(t.downgrade_saving) if t.downgrade_saving is not None and t.downgrade_saving > 0 else None
+        rows.append([t.task, t.tier or "-", f"{t.calls:,}", _money(t.spend),
+                     f"{'-' if rate is None else percent(Decimal(str(rate)))} / {'-' if declared is None else percent(Decimal(str(declared)))}",
+                     f"{t.drift:,}", t.cheaper or "-", _money(saving) if saving is not None else "-"])
+    return rows
+
+
+def _review_intro(audit: AuditResult) -> str:
+    return (f"{audit.calls:,} call(s) from {audit.window()}; {audit.verdict.counts()[0]} drift or data error(s) "
+            f"(run `tiergate audit` for the findings). Savings assume the window's tokens on the cheaper tier's primary model.")
+
+
+def review_text(audit: AuditResult) -> str:
+    rows = [[verdict.printable(c) for c in row] for row in _review_rows(audit)]
+    table = tabulate(rows, headers=REVIEW_HEADERS, tablefmt="simple", disable_numparse=True) + "\n" if rows else ""
+    return f"\nObserved in production ({verdict.printable(audit.source)}): {_review_intro(audit)}\n{table}"
+
+
+def review_markdown(audit: AuditResult) -> str:
+    rows = [[md.code(c) if i == 0 else c for i, c in enumerate(row)] for row in _review_rows(audit)]
+    table = md.table(rows, REVIEW_HEADERS) + "\n" if rows else ""
+    return f"### Observed in production\n\n{_review_intro(audit)}\n\n{table}"
+
+
+def review_json(audit: AuditResult) -> dict[str, Any]:
+    ranked = [t.task for t in audit.downgrades()]
+    return {"source": audit.source, "window": audit.window(), "calls": audit.calls, "ok": audit.ok,
+            "tasks": [_task_dict(audit, t) for t in audit.tasks if t.path is not None], "downgrade_candidates": ranked}

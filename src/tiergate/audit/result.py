@@ -55,6 +55,8 @@ class TaskAudit:
     models: tuple[ModelUse, ...]
     malformed: int
     above: int = 0  # calls on a model of a tier ranked above the authorized one
+    declared_rate: Optional[float] = None  # the contract's escalation_rate
+    cheaper: Optional[str] = None  # the next lower tier, where a downgrade would go
     downgrade_saving: Optional[Decimal] = None  # the window's calls on the next lower tier's primary, this much cheaper
 
     def calls_at(self, place: Place) -> int:

@@ -29,6 +29,15 @@ def audit(policy: Policy, uri: str, since: Optional[dt.datetime] = None, until: 
     return checks.judge(policy, source.label, rows, since, until)
 
 
+REVIEW_DAYS = 30
+
+
+def for_review(policy: Policy, uri: str, as_of: dt.date, since: Optional[dt.datetime], until: Optional[dt.datetime]) -> AuditResult:
+    """The audit a review shows: by default the 30 days up to and including the review's as-of day."""
+    end = until or dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(0), tzinfo=dt.timezone.utc)
+    return audit(policy, uri, since or end - dt.timedelta(days=REVIEW_DAYS), end)
+
+
 def _engines_installed(kind: str) -> None:
     """The audit extra's packages this source needs, or one line saying how to install them."""
     for name in ("sqlglot", "psycopg" if kind == "postgres" else "duckdb"):

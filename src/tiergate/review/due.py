@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from tiergate.evidence.judge import STALE, Claim, judge
 from tiergate.loading import LoadError
 from tiergate.models import Catalog, Contract
 from tiergate.policy import Policy
+
+if TYPE_CHECKING:
+    from tiergate.audit.result import AuditResult
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class DueView:
     items: list[DueItem]
     total: int
     as_of: dt.date
+    observed: Optional["AuditResult"] = None  # production over the review's window (review ... --audit SOURCE)
 
 
 def quarter(day: dt.date) -> str:
@@ -115,5 +119,5 @@ def due_list(policy: Policy, as_of: dt.date) -> list[DueItem]:
     return sorted(out, key=lambda item: (item.contract.owner.lower(), item.task))
 
 
-def due_view(policy: Policy, as_of: dt.date) -> DueView:
-    return DueView(due_list(policy, as_of), len(policy.valid_contracts()), as_of)
+def due_view(policy: Policy, as_of: dt.date, observed: Optional["AuditResult"] = None) -> DueView:
+    return DueView(due_list(policy, as_of), len(policy.valid_contracts()), as_of, observed)

@@ -65,13 +65,13 @@ def sync(tracker: "IssueTracker", title: str, marker: str, body_for: Callable[[s
 
 
 def open_issue(items: list[DueItem], total: int, day: dt.date, github_repo: Optional[str], dry_run: bool, update_only: bool,
-               environ: Mapping[str, str]) -> str:
+               environ: Mapping[str, str], observed: str = "") -> str:
     """``tiergate review open-issue``: what to print (the dry-run issue, or what was done)."""
     name = quarter(day)
     heading = title(name)
 
     def body_for(keep: set[str]) -> str:
-        return issue_body(items, total, day, name, keep)
+        return issue_body(items, total, day, name, keep, observed)
 
     if dry_run:
         return f"{heading}\n\n{body_for(set())}"

@@ -56,14 +56,14 @@ def due_text(view: DueView) -> str:
     items, total, as_of = view.items, view.total, view.as_of
     rows = [[printable(v) for v in [item.contract.owner] + _row(item)] for item in items]
     table = tabulate(rows, headers=["owner"] + HEADERS, tablefmt="simple", disable_numparse=True) + "\n\n" if rows else ""
-    return table + _count(items, total, as_of) + "\n"
+    return table + production(view, "text") + _count(items, total, as_of) + "\n"
 
 
 def due_markdown(view: DueView) -> str:
     items, total, as_of = view.items, view.total, view.as_of
     rows = [[md.owner(item.contract.owner)] + _row_markdown(item) for item in items]
     table = md.table(rows, ["owner"] + HEADERS) + "\n\n" if rows else ""
-    return table + _count(items, total, as_of) + "\n"
+    return table + production(view, "markdown") + _count(items, total, as_of) + "\n"
 
 
 def due_json(view: DueView) -> str:
@@ -75,7 +75,20 @@ def due_json(view: DueView) -> str:
                  "reviewed": i.contract.reviewed.isoformat() if i.contract.reviewed else None,
                  "reasons": list(i.reasons), "cheaper_tier": i.cheaper} for i in items],
     }
+    if view.observed is not None:
+        from tiergate.audit.render import review_json
+
+        payload["production"] = review_json(view.observed)
     return json.dumps(payload, indent=2) + "\n"
+
+
+def production(view: DueView, fmt: str) -> str:
+    """The audit's section (observed spend, escalation, drift; downgrade candidates by money saved), when --audit ran."""
+    if view.observed is None:
+        return ""
+    from tiergate.audit.render import review_markdown, review_text
+
+    return (review_text if fmt == "text" else review_markdown)(view.observed) + "\n"
 
 
 FORMATS: Formats[DueView] = Formats({"text": due_text, "json": due_json, "markdown": due_markdown})
@@ -97,7 +110,8 @@ def ticked(body: str) -> set[str]:
     return set(TICKED.findall(body or ""))
 
 
-def issue_body(items: list[DueItem], total: int, as_of: dt.date, quarter: str, keep_ticked: set[str] = frozenset()) -> str:
+def issue_body(items: list[DueItem], total: int, as_of: dt.date, quarter: str, keep_ticked: set[str] = frozenset(),
+               observed: str = "") -> str:
     """The issue for ``quarter``; boxes of tasks in ``keep_ticked`` stay ticked if still listed."""
     lines = [marker(quarter), f"**{title(quarter)}**: {_count(items, total, as_of)}.", ""]
     if not items:
@@ -117,6 +131,7 @@ def issue_body(items: list[DueItem], total: int, as_of: dt.date, quarter: str, k
                          f"{_free(item.reasons)}")
         lines.append("")
     lines += ["### All due assignments", "", md.table([_row_markdown(item) for item in items], HEADERS), ""]
+    lines += [observed] if observed else []  # production's section (review open-issue --audit)
     lines += [
         "### What to do", "",
         "1. Run the task's eval set on its tier and, where one is listed, on the cheaper tier.",
