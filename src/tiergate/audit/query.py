@@ -59,10 +59,11 @@ def _cast(value: exp.Expression, to: str) -> exp.Expression:
 def tag_pattern(prefix: str) -> str:
     """A regular expression (RE2 and PostgreSQL alike) for the first ``"<prefix><task>"`` element of a JSON array's text.
 
-    The element must open the array or follow a comma, so a quote escaped inside another tag (``"a\\", \\"task:x"``)
-    is not read as the start of one; the prefix's characters are schema-limited and ``.`` never occurs in it.
+    The element must follow the array's ``[`` or a comma, so a quote escaped inside another tag
+    (``"a\\", \\"task:x"``) is not read as the start of one; the prefix's characters are schema-limited and
+    none of them means anything in a regular expression.
     """
-    return r'(?:^|[\[,])\s*"' + prefix + "(" + TASK_CHARS + ')"'
+    return r'[\[,]\s*"' + prefix + "(" + TASK_CHARS + ')"'
 
 
 def spend_log_fields(mapping: SpendLogMapping, types: Mapping[str, str], json_text: JsonText) -> dict[str, exp.Expression]:
