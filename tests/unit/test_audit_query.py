@@ -23,7 +23,7 @@ def relation(mapping: SpendLogMapping = SpendLogMapping()) -> query.Relation:
     return query.Relation(query.table(mapping.table), query.spend_log_fields(mapping, {}, _text))
 
 
-@pytest.mark.parametrize("dialect, placeholder", [("bigquery", "@since"), ("snowflake", ":since"), ("trino", "?"),
+@pytest.mark.parametrize("dialect, placeholder", [("bigquery", "@since"), ("snowflake", ":since"),
                                                   ("postgres", "%(since)s"), ("duckdb", "$since")])
 def test_a_warehouse_gets_one_grouped_query(dialect, placeholder):
     sql = query.compile_sql(relation(SpendLogMapping(task_metadata_key="task")), dialect, 100_001)
@@ -47,9 +47,13 @@ def test_bigquery_sql_reads_the_tags_and_metadata():
     assert "GROUP BY" in sql and "`startTime`" in sql and "SAFE_CAST(" in sql
 
 
-def test_postgres_has_no_regexp_extract():
-    sql = query.compile_sql(relation(), "postgres", 10)
-    assert "REGEXP_EXTRACT" not in sql and "SUBSTRING(CAST(\"request_tags\" AS TEXT) FROM '" in sql
+def test_postgres_reads_tags_as_jsonb_elements():
+    from tiergate.audit import engines
+
+    rel = query.Relation(query.table("LiteLLM_SpendLogs"), query.spend_log_fields(SpendLogMapping(), {}, _text, engines._pg_tag_task))
+    sql = query.compile_sql(rel, "postgres", 10)
+    assert "REGEXP_EXTRACT" not in sql  # PostgreSQL 15 has none
+    assert """JSONB_PATH_QUERY_FIRST(CAST("request_tags" AS JSONB), '$[*] ? (@ like_regex "^task:[a-z0-9][a-z0-9-]*$")') #>> '{}'""" in sql
 
 
 def test_identifiers_are_always_quoted_even_reserved_words():

@@ -90,7 +90,7 @@ def _postgres(source: Source, mapping: SpendLogMapping, window: Mapping[str, dt.
         with conn:
             types = _pg_columns(conn, mapping.table, source)
             _require(types, _mapped(mapping), f"table {mapping.table} at {source.label}", "spend_log")
-            relation = query.Relation(query.table(mapping.table), query.spend_log_fields(mapping, types, _pg_json_text))
+            relation = query.Relation(query.table(mapping.table), query.spend_log_fields(mapping, types, _pg_json_text, _pg_tag_task))
             sql = query.compile_sql(relation, "postgres", MAX_GROUPS + 1)
             return list(conn.execute(sql, dict(window)).fetchall())
     except psycopg.Error as err:
@@ -109,6 +109,16 @@ def _pg_columns(conn: Any, name: str, source: Source) -> dict[str, str]:
 
 def _pg_json_text(value: exp.Expression, kind: str) -> exp.Expression:
     return exp.Cast(this=value, to=exp.DataType.build("TEXT"))
+
+
+def _pg_tag_task(tags: exp.Expression, kind: str, prefix: str) -> exp.Expression:
+    """The first element of the jsonb array that is a whole task tag, through a JSON path (PostgreSQL 12+): twice
+    as fast as a regular expression over the array's text, and it reads elements, not text that looks like them."""
+    path = f'$[*] ? (@ like_regex "{query.element_pattern(prefix)}")'
+    first = exp.Anonymous(this="jsonb_path_query_first", expressions=[exp.Cast(this=tags, to=exp.DataType.build("JSONB")),
+                                                                       exp.Literal.string(path)])
+    text = exp.JSONBExtractScalar(this=first, expression=exp.Literal.string("{}"))
+    return exp.Substring(this=text, start=exp.Literal.number(len(prefix) + 1))
 
 
 # --- DuckDB ----------------------------------------------------------------------------
@@ -133,6 +143,7 @@ def _sandbox(conn: Any, files: tuple[str, ...]) -> None:
     """In memory, no spilling, no extension downloads, only the named files readable, settings locked."""
     for statement in ("SET autoinstall_known_extensions = false", "SET autoload_known_extensions = false",
                       f"SET memory_limit = '{DUCKDB_MEMORY}'", "SET temp_directory = ''", "SET TimeZone = 'UTC'",
+                      "SET enable_progress_bar = false",
                       "SET preserve_insertion_order = false"):
         conn.execute(statement)
     conn.execute("SET allowed_paths = $files", {"files": list(files)})

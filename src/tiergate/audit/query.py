@@ -30,6 +30,8 @@ LATEST = dt.datetime(9999, 12, 31)
 
 # How an engine turns a column of a given type into JSON text (for the tags array and the metadata object).
 JsonText = Callable[[exp.Expression, str], exp.Expression]
+# How an engine finds the task id in the tags column (column, its type, the prefix): NULL when no tag names one.
+TagTask = Callable[[exp.Expression, str, str], exp.Expression]
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,22 @@ def tag_pattern(prefix: str) -> str:
     return r'[\[,]\s*"' + prefix + "(" + TASK_CHARS + ')"'
 
 
-def spend_log_fields(mapping: SpendLogMapping, types: Mapping[str, str], json_text: JsonText) -> dict[str, exp.Expression]:
+def regex_tag_task(json_text: JsonText) -> TagTask:
+    """The portable way: a regular expression over the array's JSON text (every SQLGlot dialect has one)."""
+    def find(tags: exp.Expression, kind: str, prefix: str) -> exp.Expression:
+        found = exp.RegexpExtract(this=json_text(tags, kind), expression=exp.Literal.string(tag_pattern(prefix)),
+                                  group=exp.Literal.number(1))
+        return exp.Nullif(this=found, expression=exp.Literal.string(""))  # DuckDB gives '' for no match
+    return find
+
+
+def element_pattern(prefix: str) -> str:
+    """The whole tag ``<prefix><task>``, for engines that match array elements one by one."""
+    return "^" + prefix + TASK_CHARS + "$"
+
+
+def spend_log_fields(mapping: SpendLogMapping, types: Mapping[str, str], json_text: JsonText,
+                     tag_task: Optional[TagTask] = None) -> dict[str, exp.Expression]:
     """The fields of a LiteLLM spend log (table or export), whose columns have the given engine ``types``."""
     candidates: list[exp.Expression] = []
     if mapping.task_column:
@@ -77,10 +94,8 @@ def spend_log_fields(mapping: SpendLogMapping, types: Mapping[str, str], json_te
             exp.JSONPathRoot(), exp.JSONPathKey(this=mapping.task_metadata_key)]))
         candidates.append(exp.Nullif(this=key, expression=exp.Literal.string("")))
     if mapping.task_tag_prefix:
-        tags = json_text(column(mapping.tags), types.get(mapping.tags, ""))
-        found = exp.RegexpExtract(this=tags, expression=exp.Literal.string(tag_pattern(mapping.task_tag_prefix)),
-                                  group=exp.Literal.number(1))
-        candidates.append(exp.Nullif(this=found, expression=exp.Literal.string("")))  # DuckDB gives '' for no match, PostgreSQL NULL
+        find = tag_task or regex_tag_task(json_text)
+        candidates.append(find(column(mapping.tags), types.get(mapping.tags, ""), mapping.task_tag_prefix))
     task = candidates[0] if len(candidates) == 1 else exp.Coalesce(this=candidates[0], expressions=candidates[1:])
     spend: exp.Expression = _cast(column(mapping.spend), "DOUBLE") if mapping.spend else exp.Null()
     return {
@@ -139,23 +154,9 @@ def aggregation(relation: Relation, limit: int) -> exp.Select:
             .group_by(f["task"].copy(), f["model"].copy()).limit(limit))
 
 
-def _postgres(node: exp.Expression) -> exp.Expression:
-    """PostgreSQL 15 has no REGEXP_EXTRACT: ``SUBSTRING(text FROM pattern)`` returns the first group instead."""
-    if isinstance(node, exp.RegexpExtract):
-        return exp.Substring(this=node.this, start=node.expression)
-    return node
-
-
-FIXUPS: dict[str, Callable[[exp.Expression], exp.Expression]] = {"postgres": _postgres}
-
-
 def compile_sql(relation: Relation, dialect: str, limit: int) -> str:
     """The aggregation in ``dialect``'s SQL; placeholders in that dialect's style (``$since``, ``%(since)s``, ``@since``)."""
-    tree = aggregation(relation, limit)
-    fixup = FIXUPS.get(dialect)
-    if fixup is not None:
-        tree = tree.transform(fixup)
-    return tree.sql(dialect=dialect)
+    return aggregation(relation, limit).sql(dialect=dialect)
 
 
 def window(since: Optional[dt.datetime], until: Optional[dt.datetime]) -> dict[str, dt.datetime]:
