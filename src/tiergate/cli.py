@@ -366,20 +366,30 @@ def review_open_issue(github_repo: Optional[str], as_of: Optional[dt.datetime], 
 
 
 @cli.command("audit")
-@click.option("--source", required=True, help="postgresql://USER@HOST:PORT/DB (LiteLLM_SpendLogs), or a .jsonl/.csv/.parquet export "
-                                               "or OTLP .json spans file (FOLDER/*.parquet for every such file in a folder).")
+@click.option("--source", help="postgresql://USER@HOST:PORT/DB (LiteLLM_SpendLogs), or a .jsonl/.csv/.parquet export "
+                               "or OTLP .json spans file (FOLDER/*.parquet for every such file in a folder).")
+@click.option("--sql", "dialect", help="Print the audit's one query for this SQL dialect (bigquery, snowflake, trino, ...) "
+                                       "instead, to run where the spend log lives.")
+@click.option("--grouped", is_flag=True, help="--source holds the rows that query returned (.jsonl, .csv or .parquet).")
 @audit_options
 @repo_option
 @format_option(AUDIT)
-def audit_cmd(source: str, since: Optional[dt.datetime], until: Optional[dt.datetime], repo: str, fmt: str) -> int:
+def audit_cmd(source: Optional[str], dialect: Optional[str], grouped: bool, since: Optional[dt.datetime], until: Optional[dt.datetime],
+              repo: str, fmt: str) -> int:
     """Compare production traffic with the contracts: models outside the chain, escalation, spend, tokens, volume.
 
     Exit 0 when no error-level finding (drift, no data), 1 otherwise, 2 when the source cannot be read.
     Needs the audit extra: pip install 'tiergate[audit]'.
     """
-    from tiergate.audit.run import audit
+    from tiergate.audit.run import audit, warehouse_sql
 
-    result = audit(_usable_policy(_repo_root(repo)), source, _window_start(since), _window_end(until))
+    if (source is None) == (dialect is None):
+        raise click.UsageError("give --source (audit it) or --sql DIALECT (print the query), not both or neither")
+    if dialect is not None:
+        click.echo(warehouse_sql(_usable_policy(_repo_root(repo)), dialect, _window_start(since), _window_end(until)), nl=False)
+        return EXIT_OK
+    assert source is not None
+    result = audit(_usable_policy(_repo_root(repo)), source, _window_start(since), _window_end(until), grouped)
     emit(formats(AUDIT), fmt, result)
     return EXIT_OK if result.ok else EXIT_VIOLATION
 

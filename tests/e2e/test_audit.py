@@ -243,3 +243,37 @@ def test_source_in_output_is_the_label_and_nothing_is_written(exports, repo, cap
 def test_until_before_since_is_bad_usage(exports, repo, capsys):
     run = audit(capsys, repo, exports["jsonl"], "--since", "2026-11-30", "--until", "2026-11-01")
     assert run.code == 2 and "is not after --since" in run.err
+
+
+def test_a_warehouse_runs_the_printed_query_and_the_audit_judges_its_rows(exports, repo, capsys, tmp_path):
+    """--sql prints the one query; DuckDB stands in for the warehouse; --grouped audits the rows it returned."""
+    import duckdb
+
+    audit_sql = cli(capsys, "audit", "--repo", str(repo.root), "--sql", "duckdb", *WINDOW)
+    assert audit_sql.code == 0 and audit_sql.out.rstrip().endswith(";") and "GROUP BY" in audit_sql.out
+    assert "2026-11-01 00:00:00" in audit_sql.out and "2026-12-01 00:00:00" in audit_sql.out  # the window, written in
+    warehouse = duckdb.connect()
+    # the spend log as the proxy's database keeps it: tags and metadata as JSON
+    warehouse.execute(f"""CREATE TABLE "LiteLLM_SpendLogs" AS SELECT * REPLACE (to_json(request_tags) AS request_tags,
+                          CAST(metadata AS JSON) AS metadata) FROM read_parquet('{exports["parquet"]}')""")
+    grouped = tmp_path / "grouped.csv"
+    warehouse.execute(f"COPY ({audit_sql.out.rstrip().rstrip(';')}) TO '{grouped}' (HEADER)")
+    direct = audit(capsys, repo, exports["parquet"], *WINDOW, "--format", "json")
+    judged = audit(capsys, repo, grouped, "--grouped", *WINDOW, "--format", "json")
+    assert judged.code == direct.code == 1
+    assert json.loads(judged.out)["tasks"] == json.loads(direct.out)["tasks"]
+    assert {(f["rule"], f["file"]) for f in json.loads(judged.out)["findings"]} - {("TG906", str(grouped)), ("TG908", str(grouped))} == \
+        {(f["rule"], f["file"]) for f in json.loads(direct.out)["findings"]} - {("TG906", str(exports["parquet"])), ("TG908", str(exports["parquet"]))}
+
+
+def test_grouped_rows_missing_a_column_are_one_line(tmp_path, repo, capsys):
+    source = tmp_path / "grouped.csv"
+    source.write_text("task,model,calls\nintent-classification,openai/gpt-5-nano,3\n")
+    run = audit(capsys, repo, source, "--grouped")
+    assert run.code == 2 and "(a column of `tiergate audit --sql`'s output)" in run.err and run.err.count("\n") == 1
+
+
+def test_sql_and_source_are_exclusive(repo, capsys):
+    assert cli(capsys, "audit", "--repo", str(repo.root)).code == 2
+    run = cli(capsys, "audit", "--repo", str(repo.root), "--sql", "no-such-dialect")
+    assert run.code == 2 and "unknown dialect 'no-such-dialect'" in run.err

@@ -57,11 +57,13 @@ def _one_line(err: BaseException) -> str:
     return text[:400] + ("..." if len(text) > 400 else "")
 
 
-def _require(columns: Mapping[str, str], wanted: Mapping[str, Optional[str]], where: str, block: str) -> None:
+def _require(columns: Mapping[str, str], wanted: Mapping[str, Optional[str]], where: str, block: Optional[str]) -> None:
+    """Every wanted column exists, or one line naming the mapping key that names it (block None: the --sql output)."""
     for key, name in wanted.items():
         if name is not None and name not in columns:
             known = ", ".join(sorted(columns)[:20])
-            raise TierGateError(f"{where} has no column '{name}' (audit.{block}.{key} in the catalog); its columns: {known}")
+            why = f"audit.{block}.{key} in the catalog" if block else "a column of `tiergate audit --sql`'s output"
+            raise TierGateError(f"{where} has no column '{name}' ({why}); its columns: {known}")
 
 
 def _mapped(mapping: SpendLogMapping) -> dict[str, Optional[str]]:
@@ -90,7 +92,7 @@ def _postgres(source: Source, mapping: SpendLogMapping, window: Mapping[str, dt.
         with conn:
             types = _pg_columns(conn, mapping.table, source)
             _require(types, _mapped(mapping), f"table {mapping.table} at {source.label}", "spend_log")
-            relation = query.Relation(query.table(mapping.table), query.spend_log_fields(mapping, types, _pg_json_text, _pg_tag_task))
+            relation = query.Relation(query.table(mapping.table), query.spend_log_fields(mapping, types, text_cast, _pg_tag_task))
             sql = query.compile_sql(relation, "postgres", MAX_GROUPS + 1)
             return list(conn.execute(sql, dict(window)).fetchall())
     except psycopg.Error as err:
@@ -107,7 +109,8 @@ def _pg_columns(conn: Any, name: str, source: Source) -> dict[str, str]:
     return {column: kind.upper() for column, kind in rows}
 
 
-def _pg_json_text(value: exp.Expression, kind: str) -> exp.Expression:
+def text_cast(value: exp.Expression, kind: str) -> exp.Expression:
+    """JSON text of a json/jsonb (or text) column: what PostgreSQL and most warehouses give for a cast to text."""
     return exp.Cast(this=value, to=exp.DataType.build("TEXT"))
 
 
@@ -130,9 +133,10 @@ def _duckdb(source: Source, settings: AuditSettings, window: Mapping[str, dt.dat
     conn = duckdb.connect(":memory:")
     try:
         _sandbox(conn, source.files)
+        if source.grouped:  # the warehouse applied the window
+            return list(conn.execute(_grouped_query(conn, source)).fetchall())
         relation = _span_relation(conn, settings.spans, source) if source.is_spans else _file_relation(conn, settings.spend_log, source)
-        sql = query.compile_sql(relation, "duckdb", MAX_GROUPS + 1)
-        return list(conn.execute(sql, dict(window)).fetchall())
+        return list(conn.execute(query.compile_sql(relation, "duckdb", MAX_GROUPS + 1), dict(window)).fetchall())
     except duckdb.Error as err:
         raise TierGateError(f"{source.label}: cannot read it: {_one_line(err)}") from None
     finally:
@@ -179,6 +183,14 @@ def _file_relation(conn: Any, mapping: SpendLogMapping, source: Source) -> query
         return query.Relation(_reader(source), query.spend_log_fields(mapping, types, _duck_json_text))
     text = {name: "VARCHAR" for name in wanted.values() if name is not None}  # every mapped column as text: nothing to mistype
     return query.Relation(_reader(source, text), query.spend_log_fields(mapping, text, _duck_json_text))
+
+
+def _grouped_query(conn: Any, source: Source) -> str:
+    """Rows a warehouse grouped with the same query: read back as they are, checked for every column."""
+    described = conn.execute(f"DESCRIBE SELECT * FROM {_reader(source).sql('duckdb')}").fetchall()
+    _require({row[0]: str(row[1]) for row in described}, {name: name for name in query.OUTPUT}, source.label, None)
+    text = {name: "VARCHAR" for name in query.OUTPUT}
+    return query.read_grouped(_reader(source, text if source.kind == "jsonl" else None), MAX_GROUPS + 1).sql("duckdb")
 
 
 def _duck_json_text(value: exp.Expression, kind: str) -> exp.Expression:

@@ -154,9 +154,35 @@ def aggregation(relation: Relation, limit: int) -> exp.Select:
             .group_by(f["task"].copy(), f["model"].copy()).limit(limit))
 
 
-def compile_sql(relation: Relation, dialect: str, limit: int) -> str:
-    """The aggregation in ``dialect``'s SQL; placeholders in that dialect's style (``$since``, ``%(since)s``, ``@since``)."""
-    return aggregation(relation, limit).sql(dialect=dialect)
+def compile_sql(relation: Relation, dialect: str, limit: int, inline: Optional[Mapping[str, dt.datetime]] = None) -> str:
+    """The aggregation in ``dialect``'s SQL; placeholders in that dialect's style (``$since``, ``%(since)s``, ``@since``),
+    or, with ``inline``, the window written as timestamp literals (for SQL printed to run elsewhere: the values are
+    datetimes tiergate parsed, never text it was given)."""
+    tree = aggregation(relation, limit)
+    if inline is not None:
+        def literal(node: exp.Expression) -> exp.Expression:
+            if isinstance(node, exp.Placeholder) and node.name in inline:
+                return exp.cast(exp.Literal.string(inline[node.name].isoformat(sep=" ")), exp.DataType.build("TIMESTAMP"))
+            return node
+        tree = tree.transform(literal)
+    return tree.sql(dialect=dialect)
+
+
+def grouped_fields() -> dict[str, exp.Expression]:
+    """The aggregation's own output, read back (a warehouse ran the query and saved its rows): one typed
+    expression per column of ``OUTPUT``."""
+    kinds = {"task": "TEXT", "model": "TEXT", "spend": "DOUBLE", "first_at": "TIMESTAMP", "last_at": "TIMESTAMP"}
+    out: dict[str, exp.Expression] = {}
+    for name in OUTPUT:
+        value = _cast(column(name), kinds.get(name, "BIGINT"))
+        if name in ("first_at", "last_at"):
+            value = timestamp(column(name), "VARCHAR")
+        out[name] = exp.Nullif(this=value, expression=exp.Literal.string("")) if name in ("task", "model") else value
+    return out
+
+
+def read_grouped(source: exp.Expression, limit: int) -> exp.Select:
+    return exp.select(*[exp.alias_(value, name, quoted=True) for name, value in grouped_fields().items()]).from_(source).limit(limit)
 
 
 def window(since: Optional[dt.datetime], until: Optional[dt.datetime]) -> dict[str, dt.datetime]:

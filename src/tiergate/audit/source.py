@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
@@ -35,6 +35,7 @@ class Source:
     dsn: str = ""  # postgres only: the URI as given (never shown)
     files: tuple[str, ...] = ()  # file kinds: resolved, regular, unlinked files
     secrets: tuple[str, ...] = ()  # what scrub removes from messages
+    grouped: bool = False  # the file holds the aggregation's rows (a warehouse ran `tiergate audit --sql`), not calls
 
     @property
     def is_spans(self) -> bool:
@@ -48,8 +49,18 @@ class Source:
         return text
 
 
-def parse(uri: str) -> Source:
+def parse(uri: str, grouped: bool = False) -> Source:
     """The source ``uri`` names; a TierGateError (exit 2) for anything tiergate cannot read."""
+    source = _parse(uri)
+    if not grouped:
+        return source
+    if source.kind not in ("jsonl", "csv", "parquet"):
+        raise TierGateError(f"--grouped reads the rows `tiergate audit --sql` returns, saved as .jsonl, .csv or .parquet; "
+                            f"not {source.label}")
+    return replace(source, grouped=True)
+
+
+def _parse(uri: str) -> Source:
     scheme = uri.split("://", 1)[0].lower() if "://" in uri else ""
     if scheme in PG_SCHEMES:
         return _postgres(uri)
