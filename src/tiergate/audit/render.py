@@ -10,6 +10,7 @@ shown as inline code in Markdown.
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from typing import Any, Optional
 
@@ -18,10 +19,12 @@ from tabulate import tabulate
 from tiergate.audit.checks import shown
 from tiergate.audit.result import AuditResult, TaskAudit
 from tiergate.cost import percent, per_call, plain
+from tiergate.layout import TASK_ID
 from tiergate.report import Formats
 from tiergate.report import markdown as md
 from tiergate.report import verdict
 
+IDENT = re.compile(TASK_ID)
 HEADERS = ["task", "tier", "calls", "spend (log)", "spend (catalog)", "above tier", "drift calls", "avg in", "avg out", "models"]
 NO_TASK = "(no task id)"
 
@@ -91,7 +94,8 @@ def as_json(audit: AuditResult) -> str:
 
 
 def _cell(value: str) -> str:
-    return value if value.replace(",", "").replace(".", "").replace("$", "").replace("%", "").replace("-", "").isalnum() else md.code(value)
+    """A client-set value (task id, models) in Markdown: as is when it is a task id, else inline code."""
+    return value if IDENT.fullmatch(value) else md.code(value)
 
 
 def markdown(audit: AuditResult) -> str:
@@ -121,7 +125,8 @@ FORMATS: Formats[AuditResult] = Formats({"text": text, "json": as_json, "markdow
 
 # --- the review's production section (review due --audit, review open-issue --audit) ---------------------
 
-REVIEW_HEADERS = ["task", "tier", "calls", "spend", "escalation (observed / contract)", "drift calls", "cheaper tier",
+REVIEW_IDENT = re.compile(TASK_ID)
+HEADERS = ["task", "tier", "calls", "spend", "escalation (observed / contract)", "drift calls", "cheaper tier",
                   "saving per 30 days on it"]
 
 

@@ -116,7 +116,7 @@ def issue_body(items: list[DueItem], total: int, as_of: dt.date, quarter: str, k
     lines = [marker(quarter), f"**{title(quarter)}**: {_count(items, total, as_of)}.", ""]
     if not items:
         lines += ["Nothing is due. This issue is updated by the scheduled review; close it when you like.", ""]
-        return "\n".join(lines + [_footer()])
+        return "\n".join(lines + ([observed] if observed else []) + [_footer()])
     lines += [
         "Models and prices move every quarter, so an assignment that was right six months ago may now be wrong in either "
         "direction. Re-test each task below on its tier **and on the cheaper tier listed**: a downgrade found here is as "
