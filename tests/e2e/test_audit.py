@@ -87,6 +87,8 @@ def test_text_and_markdown_name_the_drift(exports, repo, capsys):
     assert ("policy/tasks/intent-classification.yaml:12: error TG901 audit-model-drift: 1 of 100 call(s) went to models outside "
             "the authorized chain 'lite' up to 'mid': anthropic/claude-opus-4-1 (frontier): 1") in run.out
     assert "FAILED: 1 error(s)" in run.out.splitlines()[-1] and "2026-11-01 to 2026-11-30" in run.out
+    assert run.out.splitlines()[0].split() == ["task", "tier", "calls", "spend", "(log)", "spend", "(catalog)", "above", "tier",
+                                               "drift", "calls", "avg", "in", "avg", "out", "models"]
     md = audit(capsys, repo, exports["parquet"], *WINDOW, "--format", "markdown")
     assert "### Production by task" in md.out and "| intent-classification |" in md.out
 

@@ -125,8 +125,7 @@ FORMATS: Formats[AuditResult] = Formats({"text": text, "json": as_json, "markdow
 
 # --- the review's production section (review due --audit, review open-issue --audit) ---------------------
 
-REVIEW_IDENT = re.compile(TASK_ID)
-HEADERS = ["task", "tier", "calls", "spend", "escalation (observed / contract)", "drift calls", "cheaper tier",
+REVIEW_HEADERS = ["task", "tier", "calls", "spend", "escalation (observed / contract)", "drift calls", "cheaper tier",
                   "saving per 30 days on it"]
 
 
