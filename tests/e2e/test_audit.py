@@ -278,3 +278,19 @@ def test_sql_and_source_are_exclusive(repo, capsys):
     assert cli(capsys, "audit", "--repo", str(repo.root)).code == 2
     run = cli(capsys, "audit", "--repo", str(repo.root), "--sql", "no-such-dialect")
     assert run.code == 2 and "unknown dialect 'no-such-dialect'" in run.err
+
+
+def test_otlp_as_one_pretty_printed_document(tmp_path, repo, capsys):
+    lines = auditdata.write_otlp(tmp_path / "lines.json", auditdata.scenario()).read_text().splitlines()
+    merged = {"resourceSpans": [rs for line in lines for rs in json.loads(line)["resourceSpans"]]}
+    (tmp_path / "one.json").write_text(json.dumps(merged, indent=2))
+    run = audit(capsys, repo, tmp_path / "one.json", *WINDOW, "--format", "json")
+    assert by_task(run)["intent-classification"]["drift_calls"] == 1 and by_task(run)["code-generation"]["calls"] == 50
+
+
+def test_without_the_extra_it_says_what_to_install(exports, repo, capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "duckdb", None)  # an import of it now fails, as when the extra is not installed
+    run = audit(capsys, repo, exports["jsonl"])
+    assert run.code == 2 and run.err == "tiergate: error: tiergate audit needs duckdb: pip install 'tiergate[audit]'\n"

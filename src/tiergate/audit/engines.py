@@ -170,7 +170,9 @@ def _reader(source: Source, columns: Optional[Mapping[str, str]] = None) -> exp.
     if columns is not None:
         args.append(exp.EQ(this=exp.var("columns"), expression=exp.Struct(expressions=[
             exp.PropertyEQ(this=exp.Literal.string(name), expression=exp.Literal.string(kind)) for name, kind in columns.items()])))
-    args.append(exp.EQ(this=exp.var("format"), expression=exp.Literal.string("newline_delimited")))
+    # a spend log export is JSON Lines; OTLP JSON may be one request per line or one (pretty-printed) document
+    layout = "auto" if source.is_spans else "newline_delimited"
+    args.append(exp.EQ(this=exp.var("format"), expression=exp.Literal.string(layout)))
     return exp.Anonymous(this="read_json", expressions=args)
 
 
