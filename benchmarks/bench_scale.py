@@ -53,7 +53,7 @@ HERE = Path(__file__).resolve().parent
 CHECKOUT = HERE.parent
 FLOOR = HERE / "floor.py"
 AS_OF = "2026-11-20"
-GEN_VERSION = 2  # bump when the generated layout changes: cached repositories are then regenerated
+GEN_VERSION = 3  # bump when the generated layout changes: cached repositories are then regenerated
 RECORDS = 200
 BIG_RECORDS = 1_000_000
 LABELS = ["a", "b", "c", "d"]
@@ -114,9 +114,14 @@ def _write(path: str, data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def task_name(i: int, teams: int) -> str:
+    """Task i's id: prefixed by its team, as organisations name them (and as CODEOWNERS compaction needs)."""
+    return f"team{i % teams:02d}-task-{i:05d}"
+
+
 def _write_task(root: str, i: int, teams: int, records: int, tier: str, tamper: bool = False) -> None:
     """One contract, its eval set, and its artifacts with their records files, written directly."""
-    task = f"task-{i:05d}"
+    task = task_name(i, teams)
     rng = random.Random(i)  # the same task i whatever N: repositories of different N share a prefix
     expected = rng.choices(LABELS, k=records)
     width = max(3, len(str(records - 1)))
@@ -264,7 +269,7 @@ def generate_repo(root: Path, n: int, teams: int, workers: int) -> dict[str, Any
     _git(root, "init", "-q", "-b", "main")
     _git(root, "config", "gc.auto", "0")  # no background gc while timing
     _commit_all(root, f"bench: {n} contracts")
-    contract = root / "policy" / "tasks" / f"task-{min(42, n - 1):05d}.yaml"
+    contract = root / "policy" / "tasks" / f"{task_name(min(42, n - 1), teams)}.yaml"
     _git(root, "checkout", "-q", "-b", "change")
     contract.write_text(contract.read_text().replace(*CONTRACT_EDIT, 1))
     _git(root, "commit", "-q", "-am", "one contract: impact medium -> high")

@@ -89,6 +89,10 @@ def format_option(registry: str, default: Optional[str] = "text") -> Callable[[C
     return click.option("--format", "fmt", type=_FormatChoice(registry), default=default, show_default=True, help="Output format.")
 
 
+def output_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically) instead of stdout.")(f)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tiergate")
 def cli() -> None:
@@ -131,7 +135,7 @@ def check(base_ref: str, repo: str, fmt: str, as_of: Optional[dt.datetime]) -> i
 
 @cli.command("export")
 @format_option(EXPORTS, default=None)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically) instead of stdout.")
+@output_option
 @repo_option
 @as_of_option("Validate evidence age as of this date (default: now).")
 def export_cmd(fmt: str, output: Optional[str], repo: str, as_of: Optional[dt.datetime]) -> int:
@@ -148,15 +152,19 @@ def export_cmd(fmt: str, output: Optional[str], repo: str, as_of: Optional[dt.da
         emit(formats(VERDICT), "text", result, err=True)
         click.echo("tiergate: export refused: the policy fails `tiergate validate`; fix the errors above first", err=True)
         return EXIT_VIOLATION
-    text = formats(EXPORTS).render(fmt, compile_table(policy, gitio.head_commit(root)))
+    _echo_or_write(formats(EXPORTS).render(fmt, compile_table(policy, gitio.head_commit(root))), output)
+    return EXIT_OK
+
+
+def _echo_or_write(text: str, output: Optional[str]) -> None:
+    """``text`` on stdout, or into ``output`` through the one safe writer (never through a link; replaced in one step)."""
     if output is None:
         click.echo(text, nl=False)
-    else:
-        from tiergate.writes import atomic_write
+        return
+    from tiergate.writes import atomic_write
 
-        atomic_write(Path(output), text)  # refuses a symlinked file or folder; replaces in one step
-        click.echo(f"wrote {output}", err=True)
-    return EXIT_OK
+    atomic_write(Path(output), text)
+    click.echo(f"wrote {output}", err=True)
 
 
 @cli.command("init")
@@ -254,12 +262,21 @@ def codeowners_cmd(write: bool, repo: str) -> int:
 @cli.command("cost")
 @repo_option
 @format_option(COSTS)
+@output_option
 @click.option("--task", "task_id", help="Only this task, with every cost term spelled out.")
-def cost_cmd(repo: str, fmt: str, task_id: Optional[str]) -> int:
-    """What each task really costs: all-in per call and per success, cascade break-even, monthly totals."""
+def cost_cmd(repo: str, fmt: str, output: Optional[str], task_id: Optional[str]) -> int:
+    """What each task really costs: all-in per call and per success, cascade break-even, monthly totals.
+
+    --format html is one self-contained page (tables and SVG charts, no scripts, nothing fetched); -o FILE writes
+    any format to FILE atomically.
+    """
     from tiergate import engine
 
-    emit(formats(COSTS), fmt, engine.cost_view(_usable_policy(_repo_root(repo)), utc_now(), task_id))
+    view = engine.cost_view(_usable_policy(_repo_root(repo)), utc_now(), task_id)
+    if output is None:
+        emit(formats(COSTS), fmt, view)
+    else:
+        _echo_or_write(formats(COSTS).render(fmt, view), output)
     return EXIT_OK
 
 
@@ -307,8 +324,8 @@ def audit_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--since", type=WINDOW, help="First day audited, YYYY-MM-DD (UTC).")(f)
 
 
-def _due(repo: str, as_of: Optional[dt.datetime], audit: Optional[str] = None, since: Optional[dt.datetime] = None,
-         until: Optional[dt.datetime] = None) -> "DueView":
+def _due(repo: str, as_of: Optional[dt.datetime], with_spend: bool = False, audit: Optional[str] = None,
+         since: Optional[dt.datetime] = None, until: Optional[dt.datetime] = None) -> "DueView":
     from tiergate.review.due import due_view
 
     policy = _usable_policy(_repo_root(repo))
@@ -317,7 +334,7 @@ def _due(repo: str, as_of: Optional[dt.datetime], audit: Optional[str] = None, s
         from tiergate.audit.run import for_review
 
         observed = for_review(policy, audit, _day(as_of), _window_start(since), _window_end(until))
-    return due_view(policy, _day(as_of), observed)
+    return due_view(policy, _day(as_of), with_spend, observed)
 
 
 def review_audit_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -338,7 +355,7 @@ def review_due(as_of: Optional[dt.datetime], repo: str, fmt: str, audit_source: 
 
     Exit 0 whether or not anything is due; the last line says how many.
     """
-    emit(formats(DUE), fmt, _due(repo, as_of, audit_source, since, until))
+    emit(formats(DUE), fmt, _due(repo, as_of, audit=audit_source, since=since, until=until))
     return EXIT_OK
 
 
@@ -359,8 +376,8 @@ def review_open_issue(github_repo: Optional[str], as_of: Optional[dt.datetime], 
 
     from tiergate.review.render import production
 
-    view = _due(repo, as_of, audit_source, since, until)
-    click.echo(open_issue(view.items, view.total, view.as_of, github_repo, dry_run, update_only, os.environ,
+    view = _due(repo, as_of, with_spend=True, audit=audit_source, since=since, until=until)
+    click.echo(open_issue(view.items, view.total, view.as_of, github_repo, dry_run, update_only, os.environ, view.spend,
                           production(view, "markdown")), nl=False)
     return EXIT_OK
 

@@ -22,6 +22,7 @@ GitHub is a gate an edit can walk around):
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import unicodedata
 from bisect import bisect_left
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional, Sequence, Union
 
-from tiergate.layout import CODEOWNERS_LOCATIONS, DATASETS, DEFAULT_CODEOWNERS, PLATFORM_PATTERNS, evidence_folder, task_stem
+from tiergate.layout import CODEOWNERS_LOCATIONS, DATASETS, DEFAULT_CODEOWNERS, EVALS, PLATFORM_PATTERNS, TASKS, evidence_folder, task_stem
 from tiergate.loading import TOO_LARGE, LoadError, Tree, decode_utf8
 from tiergate.models import OWNER_PATTERN
 
@@ -415,20 +416,103 @@ def _has(entry: Entry, owner: str) -> bool:
 
 
 def managed_block(platform_owner: str, codeowners_path: str, contracts: Iterable[tuple[str, str]],
-                  sets: Iterable[tuple[str, str]] = (), present: Callable[[str], bool] = lambda path: True) -> str:
+                  sets: Iterable[tuple[str, str]] = (), present: Callable[[str], bool] = lambda path: True,
+                  files: Callable[[str], list[str]] = lambda folder: []) -> str:
     """The block tiergate maintains: the platform areas that exist, CODEOWNERS itself and
     ``evals/datasets/`` for the platform owner; each contract file and its evidence folder for
-    the contract's owner; an eval set used only by one owner's contracts (``sets``) for that owner."""
-    lines = [BEGIN]
-    lines += [f"{path} {platform_owner}" for path in PLATFORM_PATTERNS if present(path.strip("/"))]
-    lines.append(f"/{codeowners_path} {platform_owner}")
-    if present(DATASETS) or sets:
-        lines.append(f"/{DATASETS}/ {platform_owner}")
-    lines += [f"/{path} {owner}" for path, owner in sorted(sets)]
-    for path, owner in sorted(contracts):
-        lines += [f"/{path} {owner}", f"/{evidence_folder(task_stem(path))} {owner}"]
-    lines.append(END)
-    return "\n".join(lines) + "\n"
+    the contract's owner; an eval set used only by one owner's contracts (``sets``) for that owner.
+
+    One line per file is the tightest grant, so that is the block while it stays under
+    ``COMPACT_ABOVE``. Past that (tens of thousands of contracts), one line per file would pass
+    GitHub's 3 MB limit, and GitHub would then ignore the whole file: the block is compacted to
+    prefix patterns (``/policy/tasks/billing-*.yaml``), each matching files of one owner only
+    among those that exist (``files`` lists them). A file added later that matches a team's prefix
+    needs that team's review, where one line per file gives it no code owner at all.
+    """
+    contracts, sets = sorted(contracts), sorted(sets)
+    head = [BEGIN] + [f"{p} {platform_owner}" for p in PLATFORM_PATTERNS if present(p.strip("/"))]
+    head.append(f"/{codeowners_path} {platform_owner}")
+    datasets = [f"/{DATASETS}/ {platform_owner}"] if present(DATASETS) or sets else []
+    exact = [f"/{path} {owner}" for path, owner in sets]
+    for path, owner in contracts:
+        exact += [f"/{path} {owner}", f"/{evidence_folder(task_stem(path))} {owner}"]
+    lines = head + datasets + exact
+    if sum(len(line) + 1 for line in lines) > COMPACT_ABOVE:
+        lines = head + _compact(contracts, files) + datasets + _compact_sets(sets, files)
+    return "\n".join(lines + [END]) + "\n"
+
+
+COMPACT_ABOVE = MAX_BYTES // 2  # leaves GitHub's other half for the lines people write by hand
+
+
+def _compact(contracts: list[tuple[str, str]], files: Callable[[str], list[str]]) -> list[str]:
+    """Prefix patterns for the contract files and the evidence folders, one owner's files each."""
+    owner_of = {task_stem(path): owner for path, owner in contracts}
+    yamls = {task_stem(p): owner_of.get(task_stem(p)) for p in files(TASKS) if "/" not in p[len(TASKS) + 1:] and p.endswith(".yaml")}
+    folders = {p[len(EVALS) + 1:].split("/", 1)[0] for p in files(EVALS)}
+    out = [f"/{TASKS}/{name}{'' if exact else '*'}.yaml {owner}" for name, owner, exact in prefix_cover({**yamls, **owner_of})]
+    out += [f"/{EVALS}/{name}{'' if exact else '*'}/ {owner}" for name, owner, exact in prefix_cover({**dict.fromkeys(folders), **owner_of})]
+    return out
+
+
+def _compact_sets(sets: list[tuple[str, str]], files: Callable[[str], list[str]]) -> list[str]:
+    """Prefix patterns for eval sets straight in evals/datasets/ (deeper ones keep their own line)."""
+    direct = {path[len(DATASETS) + 1:]: owner for path, owner in sets if "/" not in path[len(DATASETS) + 1:]}
+    others = {p[len(DATASETS) + 1:] for p in files(DATASETS) if "/" not in p[len(DATASETS) + 1:]}
+    out = [f"/{DATASETS}/{name}{'' if exact else '*'} {owner}" for name, owner, exact in prefix_cover({**dict.fromkeys(others), **direct})]
+    return out + [f"/{path} {owner}" for path, owner in sets if "/" in path[len(DATASETS) + 1:]]
+
+
+def prefix_cover(owners: dict[str, Optional[str]]) -> list[tuple[str, str, bool]]:
+    """The fewest (prefix, owner, exact) that give every named owner its names and nobody else's.
+
+    ``owners`` maps each name in a folder to its owner, or None for a name no pattern may match.
+    Sorted, the names that share a prefix are contiguous, so a prefix is safe exactly when it is
+    not a prefix of the nearest names of another owner on either side; the shortest safe prefix
+    covers the longest stretch. A name that is itself a prefix of a neighbour keeps an exact line.
+    """
+    names = sorted(owners)
+    out: list[tuple[str, str, bool]] = []
+    start = 0
+    while start < len(names):
+        owner = owners[names[start]]
+        end = start
+        while end + 1 < len(names) and owners[names[end + 1]] == owner:
+            end += 1
+        if owner is not None:
+            out += _cover_run(names, start, end, owner)
+        start = end + 1
+    return out
+
+
+def _cover_run(names: list[str], start: int, end: int, owner: str) -> list[tuple[str, str, bool]]:
+    """Cover ``names[start..end]`` (one owner) without matching the names just outside it."""
+    left = names[start - 1] if start > 0 else ""
+    right = names[end + 1] if end + 1 < len(names) else ""
+    out: list[tuple[str, str, bool]] = []
+    at = start
+    while at <= end:
+        name = names[at]
+        size = max(_common(name, left) if start > 0 else -1, _common(name, right) if right else -1) + 1
+        stop = at + 1
+        if size <= len(name):
+            while stop <= end and names[stop].startswith(name[:size]):
+                stop += 1
+        out.append((name, owner, True) if stop == at + 1 else (_readable(name, names[stop - 1], size), owner, False))
+        at = stop
+    return out
+
+
+def _readable(first: str, last: str, size: int) -> str:
+    """The prefix that covers ``first``..``last`` and no more, cut at a dash where one lies in reach
+    (``billing-`` rather than ``b``: it says whose it is, and matches fewer names added later)."""
+    shared = os.path.commonprefix([first, last])
+    cut = shared.rfind("-") + 1
+    return shared[:cut] if cut >= size else shared
+
+
+def _common(a: str, b: str) -> int:
+    return len(os.path.commonprefix([a, b]))
 
 
 def set_owners(uses: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -262,6 +262,14 @@ def build(policy: Policy, now: dt.datetime, only: Optional[str] = None) -> CostR
     return report
 
 
+def by_tier(report: CostReport) -> dict[str, Totals]:
+    """Monthly spend grouped by the tier each task is on: every catalog tier, cheapest first, empty ones too."""
+    out = {tier: Totals() for tier in report.tiers}
+    for item in report.tasks:
+        out[item.contract.tier].add(item)
+    return out
+
+
 @dataclass(frozen=True)
 class CostView:
     """What ``tiergate cost`` shows: the computed report, its findings, and whether to break each task down."""

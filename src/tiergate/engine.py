@@ -213,7 +213,8 @@ def codeowners_block(root: Path, policy: Policy) -> tuple[str, str]:
     owned = [(doc.path, contract.owner) for contract, doc in valid]
     sets = codeowners.set_owners((c.slo.eval_set, c.owner) for c, _ in valid if not is_external(c.slo.eval_set)
                                  and policy.tree.exists(c.slo.eval_set))
-    return target, codeowners.managed_block(policy.catalog.platform_owner, target, owned, sets, present=policy.tree.exists)
+    return target, codeowners.managed_block(policy.catalog.platform_owner, target, owned, sets,
+                                              present=policy.tree.exists, files=policy.tree.files)
 
 
 def write_codeowners(root: Path, policy: Policy) -> tuple[str, bool]:
@@ -232,6 +233,10 @@ def write_codeowners(root: Path, policy: Policy) -> tuple[str, bool]:
         new = codeowners.updated(old, block)
     except codeowners.CodeownersError as err:
         raise TierGateError(f"{target}:{err.line}: {err}") from None
+    if len(new.encode("utf-8")) >= codeowners.MAX_BYTES:
+        raise TierGateError(f"{target} would be {len(new.encode('utf-8')):,} bytes, and GitHub ignores a CODEOWNERS file that is not "
+                            f"under 3 MB ({codeowners.MAX_BYTES:,} bytes); nothing was written. The block groups contracts by "
+                            "prefix: name each team's tasks with a common prefix (billing-…) so one line covers them")
     if new != old:
         atomic_write(root / target, new, inside=root)
     return target, new != old

@@ -7,7 +7,6 @@ the merge base) raises TierGateError: the gate fails closed, it never passes by 
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Optional
@@ -19,6 +18,7 @@ if TYPE_CHECKING:
     import git
 
 SYMLINK_MODE = 0o120000
+SINGLE_LOOKUPS = 8  # paths of one folder looked up one git call each, before the folder is listed whole
 FETCH_HINT = "in GitHub Actions use actions/checkout with `fetch-depth: 0`; locally run `git fetch origin`"
 
 
@@ -73,14 +73,22 @@ def changes(repo: "git.Repo", base: "git.Commit") -> list[Change]:
     """Paths that differ between ``base`` and the working tree, untracked files included."""
     import git
 
-    try:
-        raw = repo.git.diff("--name-status", "-z", "-M", "--no-color", "--no-ext-diff", base.hexsha)
-        untracked = repo.git.ls_files("--others", "--exclude-standard", "-z")
+    try:  # both walk the working tree: started together, they share the two cores
+        procs = [repo.git.diff("--name-status", "-z", "-M", "--no-color", "--no-ext-diff", base.hexsha, as_process=True),
+                 repo.git.ls_files("--others", "--exclude-standard", "-z", as_process=True)]
+        raw, untracked = (_output(proc) for proc in procs)
     except git.GitCommandError as err:
         raise TierGateError(f"cannot read the changes since {base.hexsha[:12]}: {err.stderr.strip()}") from None
     out = _parse_name_status(raw)
     out.extend(Change("A", path) for path in untracked.split("\0") if path)
     return out
+
+
+def _output(proc: Any) -> str:
+    """All of a started git command's output, or GitCommandError when it fails."""
+    out = proc.stdout.read()
+    proc.wait()  # raises GitCommandError (with stderr) on a non-zero exit
+    return out.decode("utf-8", "surrogateescape")
 
 
 def _parse_name_status(raw: str) -> list[Change]:
@@ -99,10 +107,6 @@ def _parse_name_status(raw: str) -> list[Change]:
     return out
 
 
-def _slashes(path: str) -> list[int]:
-    return [i for i, c in enumerate(path) if c == "/"]
-
-
 @dataclass(frozen=True)
 class _Entry:
     mode: int
@@ -114,31 +118,64 @@ class _Entry:
 class GitTree:
     """A commit's files, read straight from the object database (the ``Tree`` interface).
 
-    The commit's tree is listed once (``git ls-tree -r``) into a path index, so a lookup costs a
-    dict access however many files the repository holds; blobs are read through GitPython's
-    persistent ``cat-file --batch``. A folder is not an entry: ``exists`` knows folders too.
+    Lookups go through ``git ls-tree``: a path alone at first, its whole folder (one level, kept)
+    once a folder is asked about often, so the work grows with what the gate reads, not with
+    the repository: a one-contract change costs a handful of lookups, never a listing of the
+    hundreds of thousands of records files beside it, and a catalog change one listing a folder. Blobs are read through
+    GitPython's persistent ``cat-file --batch``. A folder is not an entry: ``exists`` knows folders too.
     """
 
     def __init__(self, commit: "git.Commit") -> None:
-        import git
-
         self.commit = commit
         self._odb = commit.repo.odb
+        self._listed: dict[str, dict[str, str]] = {}  # folder ("" for the root) -> name -> "mode type sha size"
+        self._single: dict[str, Optional[str]] = {}  # path -> its entry, for paths looked up alone
+        self._asked: dict[str, int] = {}  # folder -> paths in it looked up alone so far
+
+    def _list(self, folder: str, recursive: bool = False) -> list[tuple[str, str]]:
+        """(path, meta) for what ``git ls-tree -z -l`` prints; pathspecs literal (no wildcards from data)."""
+        import git
+
         try:
-            listing = commit.repo.git.ls_tree("-r", "-z", "-l", "--full-tree", commit.hexsha)
+            flags = ["-z", "-l", "--full-tree"] + (["-r"] if recursive else [])
+            listing = self.commit.repo.git.ls_tree(*flags, self.commit.hexsha, "--", *([folder] if folder else []),
+                                                  env={"GIT_LITERAL_PATHSPECS": "1"})
         except git.GitCommandError as err:
-            raise TierGateError(f"cannot list the files of {commit.hexsha[:12]}: {err.stderr.strip()}") from None
-        self._index: dict[str, str] = {}  # path -> "mode type sha size", parsed on use
+            raise TierGateError(f"cannot list the files of {self.commit.hexsha[:12]}: {err.stderr.strip()}") from None
+        out = []
         for record in listing.split("\0"):
             meta, _, path = record.partition("\t")
             if path:
-                self._index[path] = meta
-        self._paths = sorted(self._index)
-        self._folders: Optional[set[str]] = None
+                out.append((path, meta))
+        return out
+
+    def _meta(self, rel: str) -> Optional[str]:
+        """The ls-tree entry of ``rel``: asked alone for the first few paths of a folder (a one-contract
+        change needs a handful in ``policy/tasks/``), from one listing of the folder past that."""
+        if ".." in rel.split("/") or not rel:
+            return None
+        folder, _, name = rel.rpartition("/")
+        if folder in self._listed:
+            return self._listed[folder].get(name)
+        if rel in self._single:
+            return self._single[rel]
+        asked = self._asked[folder] = self._asked.get(folder, 0) + 1
+        if asked > SINGLE_LOOKUPS:
+            return self._folder(folder).get(name)
+        found = [meta for path, meta in self._list(rel) if path == rel]
+        self._single[rel] = found[0] if found else None
+        return self._single[rel]
+
+    def _folder(self, folder: str) -> dict[str, str]:
+        if folder not in self._listed:
+            prefix = folder + "/" if folder else ""
+            self._listed[folder] = {path[len(prefix):]: meta for path, meta in self._list(prefix)
+                                    if path.startswith(prefix) and "/" not in path[len(prefix):]}
+        return self._listed[folder]
 
     def _entry(self, rel: str) -> Optional[_Entry]:
-        meta = self._index.get(rel)
-        if meta is None:
+        meta = self._meta(rel)
+        if meta is None or meta.split(maxsplit=2)[1] == "tree":
             return None
         mode, kind, sha, size = meta.split(maxsplit=3)
         return _Entry(int(mode, 8), kind, sha, int(size) if size.strip().isdigit() else 0)
@@ -163,19 +200,9 @@ class GitTree:
 
     def exists(self, rel: str) -> bool:
         rel = rel.rstrip("/")
-        if rel in self._index:
-            return True
-        if self._folders is None:  # folders are asked about rarely: list them on the first question
-            self._folders = {path[:cut] for path in self._paths for cut in _slashes(path)}
-        return rel in self._folders
+        return bool(rel) and self._meta(rel) is not None
 
     def files(self, prefix: str) -> list[str]:
         """Every entry under ``prefix`` but folders: blobs (symlinks among them, refused when read) and submodules."""
         folder = prefix.rstrip("/") + "/"
-        start = bisect.bisect_left(self._paths, folder)
-        out = []
-        for path in self._paths[start:]:
-            if not path.startswith(folder):
-                break
-            out.append(path)
-        return out
+        return sorted(path for path, _ in self._list(folder, recursive=True) if path.startswith(folder))

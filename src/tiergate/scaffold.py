@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from tiergate import __version__, codeowners, schema
+from tiergate import REPOSITORY, __version__, codeowners, schema
 from tiergate.errors import TierGateError
 from tiergate.evidence.record import write_artifact
 from tiergate.layout import CATALOG, DATASETS, DEFAULT_CODEOWNERS, contract_path
@@ -26,7 +26,7 @@ from tiergate.models import OWNER_PATTERN
 from tiergate.policy import load_contract, load_policy
 from tiergate.writes import write_new
 
-ACTION = "tiergate/tiergate"  # the repository that publishes the composite action (action.yml)
+ACTION = REPOSITORY  # the repository that publishes the composite action (action.yml)
 CATALOG_REVISED = "2026-09-15"
 EXAMPLE_TASK = "intent-classification"
 EXAMPLE_LABELS = ("billing", "bug", "howto", "account")

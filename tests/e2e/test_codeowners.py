@@ -122,3 +122,14 @@ def test_broken_markers_change_nothing(repo, capsys):
 def test_print_without_write(repo, capsys):
     run = cli(capsys, "codeowners", "--repo", str(repo.root))
     assert run.code == 0 and run.out.startswith("# BEGIN tiergate managed block")
+
+
+def test_write_refuses_a_file_github_would_ignore(repo, capsys):
+    """GitHub ignores a CODEOWNERS file of 3 MB or more: writing one would leave every path without
+    an owner, so nothing is written and the message says how to shrink it."""
+    repo.write("CODEOWNERS", "# hand-written\n" + "/docs/big/ @acme/docs\n" * 150_000 + repo.read("CODEOWNERS"))
+    before = repo.read("CODEOWNERS")
+    repo.replace(INTENT, 'owner: "@acme/support-ml"', 'owner: "@acme/growth"')
+    run = cli(capsys, "codeowners", "--write", "--repo", str(repo.root))
+    assert run.code == 2 and "GitHub ignores a CODEOWNERS file that is not under 3 MB" in run.err and "nothing was written" in run.err
+    assert repo.read("CODEOWNERS") == before

@@ -66,3 +66,29 @@ def test_an_eval_set_repeating_an_id_is_reported_at_its_line(repo, capsys):
     run = cli(capsys, "validate", "--repo", str(repo.root), "--format", "json", "--as-of", AS_OF)
     found = [f for f in json.loads(run.out)["findings"] if f["rule"] == "TG316"]
     assert found and all(f"{path}:151: eval set repeats id" in f["message"] for f in found)
+
+
+def test_a_repeat_after_blank_lines_is_reported_at_its_second_occurrence(repo, capsys):
+    """The set is held sorted by id hash, so the file order is recovered for the message: with blank
+    lines before it and a third copy (another expected value) later, the second copy is named."""
+    path = "evals/datasets/intent-classification.jsonl"
+    lines = repo.read(path).splitlines()
+    first = json.loads(lines[3])
+    lines[100] = lines[3]
+    lines[160] = json.dumps({**first, "expected": "something else"})
+    lines[20:20] = ["", "   "]  # two blank lines: every later line moves down by two
+    repo.write(path, "\n".join(lines) + "\n")
+    run = cli(capsys, "validate", "--repo", str(repo.root), "--format", "json", "--as-of", AS_OF)
+    found = [f for f in json.loads(run.out)["findings"] if f["rule"] == "TG316"]
+    assert found and all(f"{path}:103: eval set repeats id '{first['id']}'" in f["message"] for f in found)
+
+
+def test_an_eval_set_row_without_an_id_is_reported_at_its_line(repo, capsys):
+    path = "evals/datasets/intent-classification.jsonl"
+    lines = repo.read(path).splitlines()
+    lines[41] = json.dumps({"expected": "a"})
+    lines[10:10] = [""]
+    repo.write(path, "\n".join(lines) + "\n")
+    run = cli(capsys, "validate", "--repo", str(repo.root), "--format", "json", "--as-of", AS_OF)
+    found = [f for f in json.loads(run.out)["findings"] if f["rule"] == "TG316"]
+    assert found and all(f"{path}:43: eval set line needs an 'id'" in f["message"] for f in found)

@@ -18,6 +18,7 @@ from tiergate.codeowners import (
     load,
     managed_block,
     parse,
+    prefix_cover,
     tokens,
 )
 from tiergate.layout import PLATFORM_PATTERNS, PLATFORM_PROBES
@@ -319,3 +320,52 @@ def test_managed_block_covers_what_it_governs():
         assert owners.takers(f"policy/tasks/{task}.yaml", owner) == []
         assert owners.takers(f"evals/{task}/", owner) == []
     assert f"/policy/tasks/a.yaml @a\n/evals/a/ @a\n/policy/tasks/b.yaml @b\n" in block
+
+
+def _names(rng: random.Random, count: int) -> list[str]:
+    """Task ids that share prefixes the way real ones do (team-area-thing), some a prefix of another."""
+    words = ["a", "ab", "billing", "bill", "search", "s", "x1", "x10"]
+    return sorted({"-".join(rng.choice(words) for _ in range(rng.randint(1, 3))) for _ in range(count)})
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_prefix_cover_gives_each_owner_its_names_and_nobody_elses(seed):
+    rng = random.Random(seed)
+    names = _names(rng, 60)
+    owners = {name: rng.choice(["@a", "@b", None]) for name in names}
+    text = "\n".join(f"/x/{p}{'' if exact else '*'}.yaml {who}" for p, who, exact in prefix_cover(owners))
+    github = Owners(parse(text))
+    for name, who in owners.items():
+        entry = github.entry_for(f"x/{name}.yaml")
+        assert (entry.owners if entry else None) == ((who,) if who else None), (name, text)
+
+
+def test_a_large_block_is_compacted_under_githubs_limit_and_still_owns_every_file(monkeypatch):
+    """Past COMPACT_ABOVE, one line per file would soon pass GitHub's 3 MB: prefix patterns take
+    over, each file still goes to its owner, other files in those folders to nobody (checked with
+    this module and an independent matcher), and the eval sets stay with the platform or one owner."""
+    import codeowners as oracle
+
+    import tiergate.codeowners as module
+
+    teams = ["@org/billing", "@org/search", "@org/support"]
+    contracts = [(f"policy/tasks/{team[5:]}-{i:03d}.yaml", team) for team in teams for i in range(40)]
+    contracts.append(("policy/tasks/billing.yaml", "@org/search"))  # a name that is a prefix of another team's
+    stray = ["policy/tasks/billing-zzz.yaml", "evals/old-task/x.yaml", "evals/datasets/shared.jsonl"]
+    sets = [(f"evals/datasets/billing-{i:03d}.jsonl", "@org/billing") for i in range(40)]
+    listing = [p for p, _ in contracts] + stray + [p for p, _ in sets] + ["evals/billing-001/run.yaml"]
+    files = lambda folder: [p for p in listing if p.startswith(folder + "/")]  # noqa: E731
+    exact = managed_block("@org/plat", ".github/CODEOWNERS", contracts, sets, files=files)
+    monkeypatch.setattr(module, "COMPACT_ABOVE", 2_000)
+    block = managed_block("@org/plat", ".github/CODEOWNERS", contracts, sets, files=files)
+    assert len(block) < len(exact) // 4 and "\n/policy/tasks/search-*.yaml @org/search\n" in block
+    assert "\n/policy/tasks/billing-0*.yaml @org/billing\n" in block  # billing-zzz.yaml is not a contract: not theirs
+    ours, theirs = Owners(parse(block)), oracle.CodeOwners(block)
+    expected = {**{p: t for p, t in contracts}, **{f"evals/{p[13:-5]}/r.yaml": t for p, t in contracts}, **dict(sets),
+                "policy/tasks/billing-zzz.yaml": None, "evals/old-task/x.yaml": None, "evals/datasets/shared.jsonl": "@org/plat"}
+    for path, who in expected.items():
+        entry = ours.entry_for(path)
+        assert (entry.owners if entry else None) == ((who,) if who else None), path
+        assert [o for _, o in theirs.of(path)] == ([who] if who else []), path
+    for contract, owner in contracts:
+        assert ours.takers(contract, owner) == [] and ours.takers(f"evals/{contract[13:-5]}/", owner) == []

@@ -159,7 +159,7 @@ def test_markdown_without_changes_or_findings():
 
 
 def test_formats_names_follow_the_shared_order():
-    assert verdict.FORMATS.names == ["text", "json", "markdown", "github"]
+    assert verdict.FORMATS.names == ["text", "json", "markdown", "github", "sarif"]
     assert Formats({"github": str, "json": str, "text": str}).names == ["text", "json", "github"]
     assert Formats({"csv": str, "text": str}).render("csv", 5) == "5"
 

@@ -125,6 +125,7 @@ FORMATS: Formats[AuditResult] = Formats({"text": text, "json": as_json, "markdow
 
 # --- the review's production section (review due --audit, review open-issue --audit) ---------------------
 
+REVIEW_ROWS = 50
 REVIEW_HEADERS = ["task", "tier", "calls", "spend", "escalation (observed / contract)", "drift calls", "cheaper tier",
                   "saving per 30 days on it"]
 
@@ -156,8 +157,10 @@ def review_text(audit: AuditResult) -> str:
 
 
 def review_markdown(audit: AuditResult) -> str:
+    """At most ``REVIEW_ROWS`` tasks (the biggest savings, then the biggest spend): the issue has a size limit."""
     rows = [[md.code(c) if i == 0 else c for i, c in enumerate(row)] for row in _review_rows(audit)]
-    table = md.table(rows, REVIEW_HEADERS) + "\n" if rows else ""
+    more = f"\n{len(rows) - REVIEW_ROWS:,} more task(s): `tiergate review due --audit SOURCE` lists them all.\n" if len(rows) > REVIEW_ROWS else ""
+    table = md.table(rows[:REVIEW_ROWS], REVIEW_HEADERS) + "\n" + more if rows else ""
     return f"### Observed in production\n\n{_review_intro(audit)}\n\n{table}"
 
 

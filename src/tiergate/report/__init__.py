@@ -2,7 +2,7 @@
 
 One interface for every kind of result: a ``Formats`` maps format names to pure functions
 ``result -> str``, with the same names everywhere (``text``, ``json``, ``markdown``,
-``github``; later ``sarif``, ``html``). The ``github`` format may also carry a Markdown step
+``github``, ``sarif``, ``html``). The ``github`` format may also carry a Markdown step
 summary; ``emit`` writes both, so commands only choose the result and the format.
 """
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable, Optional, Sequence
 
@@ -106,12 +106,13 @@ def _detail_rows(item: TaskCost) -> list[list[str]]:
 
 
 @dataclass(frozen=True)
-class _Style:
+class Style:
     """How one output format lays out tables, headings and lines that quote policy text (task ids, notes, paths)."""
 
     table: Callable[[Sequence[Sequence[str]], Sequence[str]], str]
     heading: Callable[[str], str]
     free: Callable[[str], str]  # one line of prose: it must not break the layout around it
+    bullets: Callable[[list[str]], str] = field(default=lambda lines: "\n".join(f"- {line}" for line in lines))  # of free lines
 
 
 def _text_table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
@@ -124,11 +125,11 @@ def _text_heading(title: str) -> str:
     return f"{title}\n{'=' * len(title)}"
 
 
-TEXT = _Style(_text_table, _text_heading, printable)
-MARKDOWN = _Style(md.table, lambda title: f"## {md.one_line(title)}", md.one_line)
+TEXT = Style(_text_table, _text_heading, printable)
+MARKDOWN = Style(md.table, lambda title: f"## {md.one_line(title)}", md.one_line)
 
 
-def _detail(item: TaskCost, lowest: str, style: _Style) -> str:
+def _detail(item: TaskCost, lowest: str, style: Style) -> str:
     c = item.contract
     out = [style.free(f"{c.task} ({c.task_class}, {c.impact} impact, {c.tier} up to {c.ceiling}), {c.cost.monthly_volume:,} calls a month"),
            style.table(_detail_rows(item), ["term", "per call", "monthly"])]
@@ -141,7 +142,7 @@ def _detail(item: TaskCost, lowest: str, style: _Style) -> str:
     return "\n\n".join(out)
 
 
-def _render(report: CostReport, findings: list[Finding], detail: bool, style: _Style) -> str:
+def _render(report: CostReport, findings: list[Finding], detail: bool, style: Style) -> str:
     table, heading = style.table, style.heading
     parts = [heading("Cost per call (USD)"), table(_task_rows(report), TASK_HEADERS),
              heading("Direct cost per call on each tier (* = authorized)"), table(_tier_rows(report), ["task"] + report.tiers)]
@@ -151,18 +152,30 @@ def _render(report: CostReport, findings: list[Finding], detail: bool, style: _S
     parts += [heading("Monthly totals"), table(_total_rows(report), _total_headers(report))]
     gaps = _gaps(report)
     if gaps:
-        parts += [heading("Not estimated"), "\n".join(f"- {style.free(g)}" for g in gaps)]
+        parts += [heading("Not estimated"), style.bullets([style.free(g) for g in gaps])]
     if findings:
-        parts += [heading("Findings"), "\n".join(f"- {style.free(line(f))}" for f in findings)]
+        parts += [heading("Findings"), style.bullets([style.free(line(f)) for f in findings])]
     return "\n\n".join(parts) + "\n"
 
 
+def render(view: CostView, style: Style) -> str:
+    """The cost report laid out in ``style``: the one layout every format of ``tiergate cost`` shares."""
+    return _render(view.report, view.findings, view.detail, style)
+
+
 def as_text(view: CostView) -> str:
-    return _render(view.report, view.findings, view.detail, TEXT)
+    return render(view, TEXT)
 
 
 def as_markdown(view: CostView) -> str:
-    return _render(view.report, view.findings, view.detail, MARKDOWN)
+    return render(view, MARKDOWN)
+
+
+def as_html(view: CostView) -> str:
+    """One self-contained page with the same tables plus SVG charts (``report.html``, which builds on this module)."""
+    from tiergate.report.html import page
+
+    return page(view)
 
 
 def _money(amount: Optional[Decimal]) -> Optional[str]:
@@ -213,4 +226,4 @@ def as_json(view: CostView) -> str:
     return json.dumps(payload, indent=2) + "\n"
 
 
-FORMATS: Formats[CostView] = Formats({"text": as_text, "json": as_json, "markdown": as_markdown})
+FORMATS: Formats[CostView] = Formats({"text": as_text, "json": as_json, "markdown": as_markdown, "html": as_html})

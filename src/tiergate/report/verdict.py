@@ -10,6 +10,7 @@ from typing import Any
 from tiergate.findings import Finding, Result, TierChange
 from tiergate.report import Formats
 from tiergate.report import markdown as md
+from tiergate.report import sarif
 
 
 # characters that could end a line or move the cursor: C0/C1 controls but tab, line/paragraph separators, bidi controls
@@ -123,5 +124,6 @@ def step_outputs(result: Result) -> dict[str, str]:
     return {"result": "pass" if result.ok else "fail", "errors": str(errors), "warnings": str(warnings)}
 
 
-FORMATS: Formats[Result] = Formats({"text": text, "json": as_json, "markdown": markdown, "github": github}, summary=step_summary,
+FORMATS: Formats[Result] = Formats({"text": text, "json": as_json, "markdown": markdown, "github": github, "sarif": sarif.verdict},
+                                   summary=step_summary,
                                    outputs=step_outputs)

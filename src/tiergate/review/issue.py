@@ -19,6 +19,7 @@ from tiergate.review.render import LABEL, issue_body, marker, ticked, title
 
 if TYPE_CHECKING:
     from tiergate.github import Issue, IssueTracker
+    from tiergate.review.spend import Spend
 
 CREATE_ATTEMPTS = 3
 MAX_CREATE_WAIT = 120.0  # seconds
@@ -65,13 +66,13 @@ def sync(tracker: "IssueTracker", title: str, marker: str, body_for: Callable[[s
 
 
 def open_issue(items: list[DueItem], total: int, day: dt.date, github_repo: Optional[str], dry_run: bool, update_only: bool,
-               environ: Mapping[str, str], observed: str = "") -> str:
+               environ: Mapping[str, str], spend: "Optional[Spend]" = None, observed: str = "") -> str:
     """``tiergate review open-issue``: what to print (the dry-run issue, or what was done)."""
     name = quarter(day)
     heading = title(name)
 
     def body_for(keep: set[str]) -> str:
-        return issue_body(items, total, day, name, keep, observed)
+        return issue_body(items, total, day, name, keep, spend, observed)
 
     if dry_run:
         return f"{heading}\n\n{body_for(set())}"

@@ -4,7 +4,8 @@ In Markdown, everything that comes from a policy file and is not a constrained i
 in reasons, the SLO, e-mail owners) is shown as inline code (``markdown.code``; ``markdown.inline`` leaves plain
 prose such as "review was due 2027-01-19" as it is): it cannot forge a checkbox that ``ticked`` would read back on
 the next run, a heading, a link, raw HTML or a mention. Only owners that are GitHub handles are mentioned, once
-each, in their own heading; an e-mail owner is listed as text.
+each, in their own heading; an e-mail owner is listed as text. The issue's charts (``report.mermaid``) keep only
+inert characters in their labels, and the tables beside them show every name in full.
 """
 
 from __future__ import annotations
@@ -14,12 +15,19 @@ import json
 import re
 from itertools import groupby
 
+from typing import TYPE_CHECKING, Optional
+
 from tabulate import tabulate
 
+from tiergate.cost import monthly, percent
 from tiergate.report import Formats
 from tiergate.report import markdown as md
+from tiergate.report import mermaid
 from tiergate.report.verdict import printable
 from tiergate.review.due import DueItem, DueView
+
+if TYPE_CHECKING:
+    from tiergate.review.spend import Spend
 
 LABEL = "tier-review"
 HEADERS = ["task", "class", "tier", "SLO", "reviewed", "why due", "cheaper tier to re-test"]
@@ -110,9 +118,37 @@ def ticked(body: str) -> set[str]:
     return set(TICKED.findall(body or ""))
 
 
+BODY_LIMIT = 65_536  # GitHub refuses a longer issue body; measured here in UTF-8 bytes, never fewer than characters
+
+
+def _fits(body: str) -> bool:
+    return len(body.encode("utf-8")) <= BODY_LIMIT
+
+
 def issue_body(items: list[DueItem], total: int, as_of: dt.date, quarter: str, keep_ticked: set[str] = frozenset(),
-               observed: str = "") -> str:
-    """The issue for ``quarter``; boxes of tasks in ``keep_ticked`` stay ticked if still listed."""
+               spend: "Optional[Spend]" = None, observed: str = "") -> str:
+    """The issue for ``quarter``; boxes of tasks in ``keep_ticked`` stay ticked if still listed.
+
+    Kept under GitHub's ``BODY_LIMIT``: when everything does not fit, the table of all due assignments goes first,
+    then the checklist is cut to the items that fit (owners and tasks in the usual order); the body says so and
+    points to ``tiergate review due`` for the full list.
+    """
+    def body(listed: int, table: bool) -> str:
+        return _issue_body(items, total, as_of, quarter, keep_ticked, spend, listed, table, observed)
+
+    for table in (True, False):
+        whole = body(len(items), table)
+        if _fits(whole):
+            return whole
+    low, high = 0, len(items)  # the longest prefix of the checklist that fits: body(0, False) always does
+    while low < high:
+        mid = (low + high + 1) // 2
+        low, high = (mid, high) if _fits(body(mid, False)) else (low, mid - 1)
+    return body(low, False)
+
+
+def _issue_body(items: list[DueItem], total: int, as_of: dt.date, quarter: str, keep_ticked: set[str],
+                spend: "Optional[Spend]", listed: int, table: bool, observed: str = "") -> str:
     lines = [marker(quarter), f"**{title(quarter)}**: {_count(items, total, as_of)}.", ""]
     if not items:
         lines += ["Nothing is due. This issue is updated by the scheduled review; close it when you like.", ""]
@@ -122,7 +158,12 @@ def issue_body(items: list[DueItem], total: int, as_of: dt.date, quarter: str, k
         "direction. Re-test each task below on its tier **and on the cheaper tier listed**: a downgrade found here is as "
         "much the point as an upgrade.", "",
     ]
-    for owner, group in groupby(items, key=lambda i: i.contract.owner):
+    if spend is not None:
+        lines += _spend_sections(spend)
+    if listed < len(items):
+        lines += [f"**{len(items) - listed} more due assignment(s) are not listed here**, to keep this issue under GitHub's "
+                  f"{BODY_LIMIT:,}-character limit: `tiergate review due` lists them all.", ""]
+    for owner, group in groupby(items[:listed], key=lambda i: i.contract.owner):
         lines += [f"### {md.owner(owner)}", ""]
         for item in group:
             box = "x" if item.task in keep_ticked else " "
@@ -130,7 +171,11 @@ def issue_body(items: list[DueItem], total: int, as_of: dt.date, quarter: str, k
             lines.append(f"- [{box}] **{_ident(item.task)}** ({_ident(item.contract.tier)}, {md.code(item.slo)}){cheaper}: "
                          f"{_free(item.reasons)}")
         lines.append("")
-    lines += ["### All due assignments", "", md.table([_row_markdown(item) for item in items], HEADERS), ""]
+    if table:
+        lines += ["### All due assignments", "", md.table([_row_markdown(item) for item in items], HEADERS), ""]
+    else:
+        lines += ["### All due assignments", "", f"Left out to keep this issue under GitHub's {BODY_LIMIT:,}-character limit: "
+                  "`tiergate review due --format markdown` prints the table.", ""]
     lines += [observed] if observed else []  # production's section (review open-issue --audit)
     lines += [
         "### What to do", "",
@@ -142,6 +187,27 @@ def issue_body(items: list[DueItem], total: int, as_of: dt.date, quarter: str, k
         "4. Tick the task's box here once the pull request is merged.", "",
     ]
     return "\n".join(lines + [_footer()])
+
+
+def _spend_sections(spend: "Spend") -> list[str]:
+    """Spend by tier (a pie and its table) and the biggest downgrade candidates (a bar chart and its table)."""
+    total = spend.total
+    lines = ["### Monthly spend by tier", ""]
+    if total > 0:
+        lines.append(mermaid.pie_chart("Monthly all-in spend by tier (USD)", [(t.tier, t.monthly) for t in spend.by_tier]))
+    rows = [[_ident(t.tier), str(t.tasks), monthly(t.monthly), percent(t.monthly / total) if total else "-"] for t in spend.by_tier]
+    lines += [md.table(rows, ["tier", "tasks", "monthly", "share"]), "",
+              f"{monthly(total)} a month in all, as `tiergate cost` computes it (all-in: direct, escalations, retries, "
+              "human review, trust damage).", "", "### Biggest downgrade candidates", ""]
+    if not spend.candidates:
+        return lines + ["No task due for review would cost less on the cheaper tier at today's prices.", ""]
+    lines += [mermaid.bar_chart("Monthly saving on the cheaper tier (USD)", [c.task for c in spend.candidates],
+                                [mermaid.Series([c.saving for c in spend.candidates])], horizontal=True)]
+    rows = [[_ident(c.task), _ident(c.tier), _ident(c.cheaper), monthly(c.monthly), monthly(c.saving)] for c in spend.candidates]
+    lines += [md.table(rows, ["task", "tier", "re-test on", "monthly now", "saving a month"]), "",
+              "The saving prices the same contract on the cheaper tier (same ceiling and failure rates); the re-test says "
+              "whether the cheaper tier holds the SLO.", ""]
+    return lines
 
 
 def _footer() -> str:
