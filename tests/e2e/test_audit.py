@@ -294,3 +294,22 @@ def test_without_the_extra_it_says_what_to_install(exports, repo, capsys, monkey
     monkeypatch.setitem(sys.modules, "duckdb", None)  # an import of it now fails, as when the extra is not installed
     run = audit(capsys, repo, exports["jsonl"])
     assert run.code == 2 and run.err == "tiergate: error: tiergate audit needs duckdb: pip install 'tiergate[audit]'\n"
+
+
+def test_sarif_is_its_own_valid_analysis(exports, repo, capsys):
+    import jsonschema
+
+    from conftest import PROJECT
+
+    schema = json.loads((PROJECT / "tests" / "data" / "sarif-schema-2.1.0.json").read_text())
+    run = audit(capsys, repo, exports["parquet"], *WINDOW, "--format", "sarif")
+    assert run.code == 1
+    log = json.loads(run.out)
+    errors = list(jsonschema.validators.validator_for(schema)(schema).iter_errors(log))
+    assert not errors, errors[0].message
+    [sarif_run] = log["runs"]
+    assert sarif_run["automationDetails"]["id"] == "tiergate/audit/"
+    assert {r["id"] for r in sarif_run["tool"]["driver"]["rules"]} >= {f"TG9{n:02d}" for n in range(1, 11)}
+    drift = [r for r in sarif_run["results"] if r["ruleId"] == "TG901"]
+    assert len(drift) == 1 and drift[0]["level"] == "error"
+    assert drift[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "policy/tasks/intent-classification.yaml"

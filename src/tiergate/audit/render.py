@@ -1,10 +1,9 @@
-"""Renderers of an audit: text, json, markdown and github, through the one ``Formats`` interface.
+"""Renderers of an audit: text, json, markdown, github and sarif, through the one ``Formats`` interface.
 
-The findings are an ordinary ``findings.Result`` (``AuditResult.verdict``), so any verdict renderer
-applies to them as is: the github format is ``report.verdict.github`` of it, and SARIF is meant to be
-``report.sarif``'s renderer of it, registered below as ``"sarif": lambda audit: <sarif>(audit.verdict)``
-once that module exists. Client-set values (task ids, model names) are escaped for the terminal and
-shown as inline code in Markdown.
+The findings are an ordinary ``findings.Result`` (``AuditResult.verdict``), so the verdict's renderers
+apply to them as is: github is ``report.verdict.github`` of it, sarif ``report.sarif.render`` of its
+findings. Client-set values (task ids, model names) are escaped for the terminal and shown as inline
+code in Markdown.
 """
 
 from __future__ import annotations
@@ -18,13 +17,15 @@ from tabulate import tabulate
 
 from tiergate.audit.checks import shown
 from tiergate.audit.result import AuditResult, TaskAudit
+from tiergate.audit.rules import RULES
 from tiergate.cost import percent, per_call, plain
 from tiergate.layout import TASK_ID
 from tiergate.report import Formats
 from tiergate.report import markdown as md
-from tiergate.report import verdict
+from tiergate.report import sarif, verdict
 
 IDENT = re.compile(TASK_ID)
+AUTOMATION_ID = "tiergate/audit/"
 HEADERS = ["task", "tier", "calls", "spend (log)", "spend (catalog)", "above tier", "drift calls", "avg in", "avg out", "models"]
 NO_TASK = "(no task id)"
 
@@ -118,8 +119,13 @@ def step_outputs(audit: AuditResult) -> dict[str, str]:
     return verdict.step_outputs(audit.verdict)
 
 
-# SARIF: add "sarif": lambda audit: <report.sarif's renderer>(audit.verdict) here when report/sarif.py lands.
-FORMATS: Formats[AuditResult] = Formats({"text": text, "json": as_json, "markdown": markdown, "github": github},
+def as_sarif(audit: AuditResult) -> str:
+    """SARIF for code scanning, as its own analysis (``tiergate/audit/``), so a scheduled audit's upload never
+    closes the gate's alerts; every audit rule is listed."""
+    return sarif.render(audit.verdict.findings, RULES, AUTOMATION_ID)
+
+
+FORMATS: Formats[AuditResult] = Formats({"text": text, "json": as_json, "markdown": markdown, "github": github, "sarif": as_sarif},
                                         summary=markdown, outputs=step_outputs)
 
 
