@@ -1,8 +1,9 @@
-"""A small GitHub REST server on 127.0.0.1 for the review-issue tests.
+"""A small GitHub REST server on 127.0.0.1 for the review-issue and pull-request comment tests.
 
 It implements the endpoints tiergate uses (list a repository's issues by label, create one,
-update one) with GitHub's status codes, headers and error bodies, records every request, and
-can be told to fail the next matching requests (rate limits, 5xx, bad credentials).
+update one; list a pull request's comments, create one, update one) with GitHub's status codes,
+headers and error bodies, records every request, and can be told to fail the next matching
+requests (rate limits, 5xx, bad credentials) or to answer writes as a fork's read-only token does.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from urllib.parse import parse_qs, urlsplit
 
 TOKEN = "ghs_test_token_0123456789"
 DOCS = "https://docs.github.com/rest"
+MAX_BODY = 65_536
+BOT = {"login": "github-actions[bot]", "type": "Bot"}
 
 
 @dataclass
@@ -43,6 +46,9 @@ class FakeGitHub:
     def __init__(self, owner_repo: str = "acme/policy") -> None:
         self.repo = owner_repo
         self.issues: list[dict[str, Any]] = []
+        self.comments: list[dict[str, Any]] = []  # every pull request's conversation comments, each with its "issue"
+        self.read_only = False  # answer every write 403, as GitHub does for a fork's pull request token
+        self.user: Optional[dict[str, str]] = None  # the token's user (a personal token); None: an app's token (GET /user is 403)
         self.requests: list[Request] = []
         self.faults: list[Fault] = []
         self.lock = threading.Lock()
@@ -75,6 +81,16 @@ class FakeGitHub:
             issue["pull_request"] = {"url": f"{self.url}/repos/{self.repo}/pulls/{number}"}
         self.issues.append(issue)
         return issue
+
+    def add_comment(self, number: int, body: str, user: Optional[dict[str, str]] = None) -> dict[str, Any]:
+        comment_id = 1000 + len(self.comments)
+        comment = {"id": comment_id, "issue": number, "body": body, "user": dict(user or self.user or BOT),
+                   "html_url": f"https://github.example/{self.repo}/pull/{number}#issuecomment-{comment_id}"}
+        self.comments.append(comment)
+        return comment
+
+    def comments_on(self, number: int) -> list[dict[str, Any]]:
+        return [c for c in self.comments if c["issue"] == number]
 
     def writes(self) -> list[Request]:
         return [r for r in self.requests if r.method in ("POST", "PATCH")]
@@ -139,6 +155,15 @@ class FakeGitHub:
 
     def _route(self, request: Request) -> tuple[int, dict[str, str], Any]:
         base = f"/repos/{self.repo}/issues"
+        if self.read_only and request.method in ("POST", "PATCH"):
+            return 403, {}, {"message": "Resource not accessible by integration", "documentation_url": DOCS, "status": "403"}
+        if request.path == "/user" and request.method == "GET":
+            if self.user is None:
+                return 403, {}, {"message": "Resource not accessible by integration", "documentation_url": DOCS, "status": "403"}
+            return 200, {}, dict(self.user)
+        answer = self._comment_route(base, request)
+        if answer is not None:
+            return answer
         if request.path == base and request.method == "GET":
             return self._list(request)
         if request.path == base and request.method == "POST":
@@ -155,13 +180,38 @@ class FakeGitHub:
             return 200, {}, issue
         return 404, {}, {"message": "Not Found", "documentation_url": DOCS, "status": "404"}
 
-    def _list(self, request: Request) -> tuple[int, dict[str, str], Any]:
-        label, state = request.query.get("labels"), request.query.get("state", "open")
+    def _comment_route(self, base: str, request: Request) -> Optional[tuple[int, dict[str, str], Any]]:
+        listing = re.fullmatch(re.escape(base) + r"/(\d+)/comments", request.path)
+        one = re.fullmatch(re.escape(base) + r"/comments/(\d+)", request.path)
+        if listing is None and one is None:
+            return None
+        body = (request.body or {}).get("body")
+        if request.method in ("POST", "PATCH") and (not isinstance(body, str) or len(body) > MAX_BODY):
+            return 422, {}, {"message": "Validation Failed", "documentation_url": DOCS,
+                             "errors": [{"resource": "IssueComment", "code": "custom", "field": "body",
+                                         "message": "body is too long (maximum is 65536 characters)"}]}
+        if listing and request.method == "GET":
+            return self._page(request, self.comments_on(int(listing.group(1))))
+        if listing and request.method == "POST":
+            return 201, {}, self.add_comment(int(listing.group(1)), body)
+        if one and request.method == "PATCH":
+            comment = next((c for c in self.comments if c["id"] == int(one.group(1))), None)
+            if comment is None:
+                return 404, {}, {"message": "Not Found", "documentation_url": DOCS}
+            comment["body"] = body
+            return 200, {}, comment
+        return 404, {}, {"message": "Not Found", "documentation_url": DOCS, "status": "404"}
+
+    def _page(self, request: Request, items: list[dict[str, Any]]) -> tuple[int, dict[str, str], Any]:
         per_page, page = int(request.query.get("per_page", 30)), int(request.query.get("page", 1))
-        chosen = [i for i in reversed(self.issues)  # newest first, as GitHub sorts by default
-                  if (label is None or label in [lab["name"] for lab in i["labels"]]) and (state == "all" or i["state"] == state)]
-        window = chosen[(page - 1) * per_page : page * per_page]
+        window = items[(page - 1) * per_page : page * per_page]
         headers = {}
-        if page * per_page < len(chosen):
+        if page * per_page < len(items):
             headers["Link"] = f'<{self.url}{request.path}?page={page + 1}>; rel="next"'
         return 200, headers, window
+
+    def _list(self, request: Request) -> tuple[int, dict[str, str], Any]:
+        label, state = request.query.get("labels"), request.query.get("state", "open")
+        chosen = [i for i in reversed(self.issues)  # newest first, as GitHub sorts by default
+                  if (label is None or label in [lab["name"] for lab in i["labels"]]) and (state == "all" or i["state"] == state)]
+        return self._page(request, chosen)

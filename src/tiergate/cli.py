@@ -133,6 +133,29 @@ def check(base_ref: str, repo: str, fmt: str, as_of: Optional[dt.datetime]) -> i
     return EXIT_OK if result.ok else EXIT_VIOLATION
 
 
+@cli.command("comment")
+@click.option("--base", "base_ref", required=True, help="Base branch or ref, as for check.")
+@click.option("--pr", "pr_number", type=click.IntRange(min=1), help="Pull request number (default: from GITHUB_EVENT_PATH).")
+@click.option("--github-repo", help="OWNER/NAME (default: GITHUB_REPOSITORY).")
+@click.option("--dry-run", is_flag=True, help="Print the comment; call nothing.")
+@repo_option
+@as_of_option("Evaluate evidence age as of this date (default: now).")
+def comment_cmd(base_ref: str, pr_number: Optional[int], github_repo: Optional[str], dry_run: bool, repo: str,
+                as_of: Optional[dt.datetime]) -> int:
+    """Post the cost diff and the gate's verdict as the pull request's one sticky comment, or update it.
+
+    Exit 0 whatever the verdict (the check is the gate) and when the token may not write (a
+    fork's pull request): a warning then. Token from GITHUB_TOKEN, API root from GITHUB_API_URL.
+    """
+    from tiergate.pr.comment import comment
+
+    text, outcome = comment(_repo_root(repo), base_ref, _end_of(as_of), pr_number, github_repo, dry_run, os.environ)
+    click.echo(text, nl=False)
+    if outcome.warning:
+        click.echo(f"tiergate: warning: {outcome.warning}", err=True)
+    return EXIT_OK
+
+
 @cli.command("export")
 @format_option(EXPORTS, default=None)
 @output_option

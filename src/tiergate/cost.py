@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Callable, Optional
 
 from tiergate.evidence.judge import Claim, judge, valid
@@ -123,11 +123,12 @@ class TaskCost:
         return self.terms.all_in * self.contract.cost.monthly_volume
 
 
-def price(catalog: Catalog, contract: Contract, lowest_miss: Optional[Miss] = None) -> TaskCost:
-    """Cost one contract; its tier and ceiling must exist in the catalog, ceiling at or above the tier."""
+def call_terms(catalog: Catalog, contract: Contract) -> tuple[list[Decimal], Terms]:
+    """The direct cost of one call on every tier, and the contract's cost terms per call: the model itself,
+    without the counterfactuals (``price`` adds those; the cost diff of ``check`` needs only this)."""
     cost = contract.cost
     ranks = chain_ranks(catalog, contract)
-    assert ranks is not None, "price() needs a contract that passed TG105/TG106"
+    assert ranks is not None, "call_terms() needs a contract that passed TG105/TG106"
     rank, ceiling = ranks
     direct = [call_cost(t.models[0], cost.avg_input_tokens, cost.avg_output_tokens) for t in catalog.tiers]
     rate = None if cost.escalation_rate is None else dec(cost.escalation_rate)
@@ -136,7 +137,18 @@ def price(catalog: Catalog, contract: Contract, lowest_miss: Optional[Miss] = No
     damage = None if cost.trust_damage is None else dec(cost.trust_damage.failure_rate) * dec(cost.trust_damage.loss_per_failure)
     chain = direct[rank + 1 : ceiling + 1]
     escalation = ZERO if not chain else None if rate is None else rate * _chain(chain, rate)
-    terms = Terms(direct[rank], escalation, None if retry is None else retry * direct[rank], review, damage)
+    return direct, Terms(direct[rank], escalation, None if retry is None else retry * direct[rank], review, damage)
+
+
+def price(catalog: Catalog, contract: Contract, lowest_miss: Optional[Miss] = None) -> TaskCost:
+    """Cost one contract; its tier and ceiling must exist in the catalog, ceiling at or above the tier."""
+    cost = contract.cost
+    direct, terms = call_terms(catalog, contract)
+    rank, ceiling = chain_ranks(catalog, contract) or (0, 0)
+    rate = None if cost.escalation_rate is None else dec(cost.escalation_rate)
+    retry = None if cost.retry_rate is None else dec(cost.retry_rate)
+    review, damage = terms.human_review, terms.trust_damage
+    chain = direct[rank + 1 : ceiling + 1]
     fixed = (review or ZERO) + (damage or ZERO)
     retry_factor = ONE + (retry or ZERO)
     missing = tuple(name for name, value in terms.items() if value is None)
@@ -284,6 +296,9 @@ class CostView:
 CALL_QUANTUM = Decimal("0.00000001")
 CENT = Decimal("0.01")
 PLAIN_QUANTUM = Decimal("1e-12")
+# Room for the largest month the models allow (10^12 calls of 10^9 tokens at $10,000 per million, about 10^21
+# dollars) with 12 decimals: the default 28 digits would make quantize fail on it.
+WIDE = Context(prec=60)
 
 
 def per_call(amount: Decimal) -> str:
@@ -298,6 +313,12 @@ def monthly(amount: Decimal) -> str:
     return f"{'-' if amount < 0 else ''}${abs(amount).quantize(CENT, rounding=ROUND_HALF_UP):,}"
 
 
+def signed(amount: Decimal) -> str:
+    """A monthly change with its sign, in cents: +$12.50, -$3.00, and $0.00 for what rounds to nothing."""
+    text = monthly(abs(amount))
+    return "$0.00" if text == "$0.00" else f"{'-' if amount < 0 else '+'}{text}"
+
+
 def percent(share: Decimal, places: int = 1) -> str:
     return f"{(share * 100).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)}%"
 
@@ -305,5 +326,5 @@ def percent(share: Decimal, places: int = 1) -> str:
 def plain(amount: Decimal) -> str:
     """Exact to 1e-12 (quotients such as cost per success do not terminate), never in exponent form:
     for JSON, where money travels as strings."""
-    text = format(amount.quantize(PLAIN_QUANTUM, rounding=ROUND_HALF_UP), "f")
+    text = format(amount.quantize(PLAIN_QUANTUM, rounding=ROUND_HALF_UP, context=WIDE), "f")
     return text.rstrip("0").rstrip(".") if "." in text else text

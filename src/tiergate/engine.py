@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional
 
-from tiergate import cost, gitio
+from tiergate import cost, costdiff, gitio
 from tiergate.errors import TierGateError
 from tiergate.evidence.record import link_evidence, read_input, verdict_of, write_artifact
 from tiergate.findings import Finding, Result, TierChange
 from tiergate.layout import CATALOG, EVALS, RECORDS_SUFFIX, contract_path, is_artifact, is_codeowners, is_contract, is_stray, under
 from tiergate.loading import MAX_YAML_BYTES, Document, LoadError, Tree, WorkTree
-from tiergate.models import Contract, is_external
+from tiergate.models import Catalog, Contract, is_external
 from tiergate.policy import Policy, artifact_paths, contract_paths, load_contract, load_policy
 from tiergate.rules import AT_REST, ON_CHANGE, budget
 from tiergate.rules.context import Change, Context, Pair
@@ -63,13 +63,22 @@ def check(root: Path, base_ref: str, now: dt.datetime) -> Result:
     ctx = Context(head, now, peers=lambda needles: _peers(head, needles))
     pairs = list(_pairs(head, base_tree))
     versions = {p.base.slo.eval_set: base.evidence.set_version(p.base.slo.eval_set) for p in pairs if p.base is not None}
-    change = Change(ctx, base.catalog, pairs, paths, versions, _deleted(base, paths))
+    deleted = _deleted(base, paths)
+    change = Change(ctx, base.catalog, pairs, paths, versions, deleted, _cost_diff(base.catalog, head, pairs, deleted))
     findings = _at_rest(ctx)
     for family in ON_CHANGE:
         findings.extend(family.check(change))
-    result = Result(findings, contracts=len(head.contracts), artifacts=len(head.evidence.loaded()))
+    result = Result(findings, contracts=len(head.contracts), artifacts=len(head.evidence.loaded()), cost_diff=change.cost)
     result.tier_changes = _tier_changes(pairs, result.findings)
     return result
+
+
+def _cost_diff(base_catalog: Catalog, head: Policy, pairs: list[Pair], deleted: list[tuple[str, Optional[Contract]]]) -> costdiff.CostDiff:
+    """The monthly cost of every touched contract on both sides (only those: the one-contract check stays small)."""
+    if head.catalog is None:
+        return costdiff.CostDiff(priced=False, approver=costdiff.approver(base_catalog))
+    sides = [(p.doc.path, p.base, p.head) for p in pairs] + [(path, contract, None) for path, contract in deleted]
+    return costdiff.compute(base_catalog, head.catalog, sides)
 
 
 def _load_history(policy: Policy, task: str) -> None:

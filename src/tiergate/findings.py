@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Literal, Optional
+from typing import TYPE_CHECKING, Literal, Optional
+
+if TYPE_CHECKING:
+    from tiergate.costdiff import CostDiff
 
 Severity = Literal["error", "warning"]
 RULE_ID = re.compile(r"^TG[0-9]{3}$")
@@ -82,6 +85,7 @@ class Result:
     contracts: int = 0
     artifacts: int = 0
     tier_changes: Optional[list[TierChange]] = None  # None for validate; a list (maybe empty) for check
+    cost_diff: "Optional[CostDiff]" = None  # check only: what the change does to the monthly cost of the tasks it touches
 
     @property
     def ok(self) -> bool:

@@ -1,4 +1,4 @@
-"""The GitHub issues API behind a small interface, through PyGithub.
+"""The GitHub issues API (the review issue, pull-request comments) behind a small interface, through PyGithub.
 
 PyGithub carries the transport: token auth, a configurable API root (GitHub Enterprise),
 ``X-GitHub-Api-Version``, and ``GithubRetry``, which honours primary rate limits
@@ -14,7 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Any, Iterator, Optional, Protocol
+import time
+from typing import Any, Callable, Iterator, Optional, Protocol, TypeVar
 
 import requests
 from github import Auth, Github, GithubException, GithubRetry
@@ -28,6 +29,10 @@ PER_PAGE = 100
 MAX_PAGES = 50  # 5,000 labelled issues: far more than a quarterly issue per year will ever make
 RETRIES = 4
 MAX_RATE_LIMIT_WAIT = 600.0  # seconds; a longer reset fails with a message instead of stalling the job
+CREATE_ATTEMPTS = 3
+MAX_CREATE_WAIT = 120.0  # seconds
+T = TypeVar("T")
+R = TypeVar("R")
 REPO_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
 
@@ -38,6 +43,19 @@ class Issue:
     body: str
     url: str
     state: str
+
+
+@dataclass(frozen=True)
+class Comment:
+    id: int
+    body: str
+    url: str
+    author: str  # login
+    bot: bool  # written by an app or by Actions (GitHub's user.type "Bot")
+
+
+class Forbidden(TierGateError):
+    """A 403 that is not a rate limit: the token may not do this (a fork's pull request gets a read-only token)."""
 
 
 class Transient(TierGateError):
@@ -60,8 +78,17 @@ def _issue(data: dict[str, Any]) -> Issue:
     return Issue(int(data["number"]), data.get("title") or "", data.get("body") or "", data.get("html_url") or "", data.get("state") or "")
 
 
-class GitHubIssues:
-    """Issues of one repository, through PyGithub's requester."""
+def _comment(data: dict[str, Any]) -> Comment:
+    user = data.get("user") or {}
+    return Comment(int(data["id"]), data.get("body") or "", data.get("html_url") or "", str(user.get("login") or ""),
+                   user.get("type") == "Bot")
+
+
+class _Repository:
+    """One repository's API through PyGithub's requester: retries, and errors that name the missing permission."""
+
+    scope = "issues"  # the workflow permission the writes need
+    scope_title = "Issues"  # the same, as a fine-grained token names it
 
     def __init__(self, repository: str, token: str, api_url: str = DEFAULT_API, timeout: int = 30) -> None:
         if not REPO_PATTERN.match(repository):
@@ -90,7 +117,7 @@ class GitHubIssues:
         said = data.get("message") or str(err.data or "")
         status = err.status
         write = purpose.startswith(("create", "update"))
-        permission = "issues: write" if write else "issues: read"
+        permission = f"{self.scope}: write" if write else f"{self.scope}: read"
         if status == 401:
             return TierGateError(f"GitHub rejected the token (401 {said}): GITHUB_TOKEN is missing, expired or revoked; "
                                  "in Actions pass `secrets.GITHUB_TOKEN` in the step's env")
@@ -101,9 +128,9 @@ class GitHubIssues:
             return TierGateError(f"GitHub rate limit still exhausted while trying to {purpose} ({status} {said}); "
                                  f"it resets in about {wait:.0f} s: run again later")
         if status == 403:
-            return TierGateError(f"GitHub refused to {purpose} in {self.repository} (403 {said}): the token lacks `{permission}`; "
-                                 f"give the workflow job `permissions: {permission}` (a fine-grained token needs Issues "
-                                 f"{'read and write' if write else 'read'})")
+            return Forbidden(f"GitHub refused to {purpose} in {self.repository} (403 {said}): the token lacks `{permission}`; "
+                             f"give the workflow job `permissions: {permission}` (a fine-grained token needs {self.scope_title} "
+                             f"{'read and write' if write else 'read'})")
         if status == 404:
             return TierGateError(f"GitHub cannot find {self.repository} (404 {said}): check --github-repo / GITHUB_REPOSITORY and "
                                  "GITHUB_API_URL, and that the token can see the repository (GitHub answers 404, not 403, "
@@ -113,6 +140,10 @@ class GitHubIssues:
         if status >= 500 and write:
             return Transient(f"GitHub failed while trying to {purpose} ({status} {said})", 2.0)
         return TierGateError(f"GitHub answered {status} while trying to {purpose} in {self.repository}: {said}")
+
+
+class GitHubIssues(_Repository):
+    """Issues of one repository."""
 
     def labelled(self, label: str) -> Iterator[Issue]:
         """Issues (not pull requests) with ``label``, open or closed, newest first, page by page."""
@@ -136,6 +167,66 @@ class GitHubIssues:
         return _issue(data)
 
 
+class PullComments(_Repository):
+    """The conversation comments of one repository's pull requests (GitHub serves them as issue comments)."""
+
+    scope = "pull-requests"
+    scope_title = "Pull requests"
+
+    def me(self) -> Optional[str]:
+        """The token's own login, for a personal or machine-user token; None for an app's or Actions' token
+        (GitHub answers 403 to those), whose comments are told apart by their author being a bot."""
+        try:
+            _, data = self._call("GET", "/user", "read the token's user")
+        except Forbidden:
+            return None
+        login = data.get("login") if isinstance(data, dict) else None
+        return login if isinstance(login, str) and login else None
+
+    def comments(self, number: int) -> Iterator[Comment]:
+        """Every comment on pull request ``number``, oldest first, page by page (bounded)."""
+        for page in range(1, MAX_PAGES + 1):
+            _, data = self._call("GET", f"{self._path}/{number}/comments", f"list the comments of pull request #{number}",
+                                 parameters={"per_page": PER_PAGE, "page": page})
+            if not isinstance(data, list):
+                raise TierGateError(f"GitHub returned an unexpected comment list for {self.repository}#{number}")
+            yield from (_comment(item) for item in data)
+            if len(data) < PER_PAGE:
+                return
+        raise TierGateError(f"pull request #{number} has more than {MAX_PAGES * PER_PAGE} comments; tiergate stops reading there")
+
+    def create(self, number: int, body: str) -> Comment:
+        _, data = self._call("POST", f"{self._path}/{number}/comments", f"create a comment on pull request #{number}",
+                             input={"body": body})
+        return _comment(data)
+
+    def update(self, comment_id: int, body: str) -> Comment:
+        _, data = self._call("PATCH", f"{self._path}/comments/{comment_id}", f"update comment {comment_id}", input={"body": body})
+        return _comment(data)
+
+
+def find_or_create(find: Callable[[], Optional[T]], found: Callable[[T], R], create: Optional[Callable[[], R]], skipped: R,
+                   sleep: Callable[[float], None] = time.sleep) -> R:
+    """Act on the one object ``find`` returns (``found``), else ``create`` it (or return ``skipped`` when None).
+
+    A create is never retried blindly: after a transient failure the list is read again first,
+    because a POST whose answer was lost may still have created the object.
+    """
+    for attempt in range(1, CREATE_ATTEMPTS + 1):
+        existing = find()
+        if existing is not None:
+            return found(existing)
+        if create is None:
+            return skipped
+        try:
+            return create()
+        except Transient as err:
+            if attempt == CREATE_ATTEMPTS or err.wait > MAX_CREATE_WAIT:
+                raise TierGateError(f"{err}; gave up after {attempt} attempt(s), run again later") from None
+            sleep(err.wait)
+    raise AssertionError("unreachable: the loop returns or raises")
+
+
 def _rate_limited(err: GithubException) -> bool:
     headers = {k.lower(): v for k, v in (err.headers or {}).items()}
     message = str((err.data or {}).get("message", "") if isinstance(err.data, dict) else err.data).lower()
@@ -157,7 +248,7 @@ def token_from_env(environ: dict[str, str]) -> str:
     token = environ.get("GITHUB_TOKEN", "").strip()
     if not token:
         raise TierGateError("GITHUB_TOKEN is not set; in Actions add `env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}` to the step "
-                            "(or use --dry-run to see the issue without calling GitHub)")
+                            "(or use --dry-run to see what would be written without calling GitHub)")
     return token
 
 

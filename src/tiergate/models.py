@@ -224,6 +224,29 @@ class Defaults(Strict):
     min_samples_floor: Annotated[int, Field(ge=2, le=MAX_SAMPLES, description="smallest min_samples a contract may set")] = 30
 
 
+class CostGuard(Strict):
+    """The platform team's limit on what one pull request may add to the monthly bill without their approval.
+
+    Judged by ``tiergate check`` against the **base** branch's catalog, so a pull request cannot loosen the
+    guard that judges it. Increases are summed over the tasks that got dearer (decreases elsewhere do not
+    offset them), per task and in total, on both the direct and the all-in monthly cost.
+    """
+
+    monthly_increase_usd: Optional[Annotated[float, Field(ge=0, le=1_000_000_000)]] = Field(
+        default=None, description="USD a month: a larger increase (one task's, or all tasks' together) needs the approver")
+    monthly_increase_percent: Optional[Annotated[float, Field(ge=0, le=1_000_000)]] = Field(
+        default=None, description="percent of the affected tasks' base spend: a larger increase needs the approver")
+    severity: Literal["warning", "error"] = Field(default="warning", description="error blocks the merge until the guard is "
+                                                                                 "raised in its own change")
+    approver: Optional[Owner] = Field(default=None, description="who must approve a larger increase (default: platform_owner)")
+
+    @model_validator(mode="after")
+    def _has_threshold(self) -> "CostGuard":
+        if self.monthly_increase_usd is None and self.monthly_increase_percent is None:
+            raise ValueError("cost_guard needs monthly_increase_usd, monthly_increase_percent or both")
+        return self
+
+
 # --- audit: where production telemetry keeps each field (tiergate audit) --------------------
 
 # A column or attribute name reaches SQL only quoted, but is also held to this shape, so a catalog
@@ -273,6 +296,7 @@ class AuditSettings(Strict):
 class Catalog(Strict):
     platform_owner: Owner
     defaults: Defaults = Defaults()
+    cost_guard: Optional[CostGuard] = Field(default=None, description="monthly cost increases that need the platform team's approval")
     tiers: list[Tier] = Field(min_length=1, description="rank order, lowest (cheapest) first")
     audit: AuditSettings = Field(default=AuditSettings(), description="where `tiergate audit` finds task, model, tokens and spend")
 

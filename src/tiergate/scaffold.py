@@ -137,6 +137,8 @@ def _workflows(opts: Options) -> dict[str, str]:
     uses = opts.action
     gate = f"""# The merge gate: make the "policy-gate" check required in branch protection, with code-owner review.
 # tiergate runs from the action pinned below, never from the pull request; the checkout is only read.
+# cost-comment posts the cost diff as one sticky pull-request comment: the only job that may write, and only
+# comments (a fork's pull request gets a read-only token: the step warns and passes). It is not required.
 name: policy-gate
 on:
   pull_request:
@@ -157,6 +159,22 @@ jobs:
       - uses: {uses}
         with:
           command: check
+  cost-comment:
+    runs-on: ubuntu-latest
+    timeout-minutes: 10
+    permissions:
+      contents: read
+      pull-requests: write
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          fetch-depth: 0
+          persist-credentials: false
+      - uses: {uses}
+        with:
+          command: comment
+        env:
+          GITHUB_TOKEN: ${{{{ secrets.GITHUB_TOKEN }}}}
 """
     validate = f"""name: validate policy
 on:

@@ -25,7 +25,7 @@ import shlex
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -33,6 +33,7 @@ import pytest
 import yaml
 
 from conftest import EXAMPLE_PARTS, PROJECT
+from fake_github import TOKEN, FakeGitHub
 from gitrepo import GIT_ENV, GitRepo, init
 
 WORKFLOW_DIR = PROJECT / ".github" / "workflows"
@@ -332,9 +333,44 @@ def audit_action(action: dict) -> list[str]:
 # --- the audit -----------------------------------------------------------------------------
 
 
-def _writes(flow: dict) -> list[str]:
+# The one write a pull request's workflow may hold: a job that comments on the pull request, and
+# does nothing else than check out (without keeping the token) and run the trusted checkout's
+# action with `command: comment`, the token in that step's env and nowhere else.
+COMMENT_PERMISSIONS = {"contents": "read", "pull-requests": "write"}
+COMMENT_TOKEN = {"GITHUB_TOKEN": "${{ secrets.GITHUB_TOKEN }}"}
+
+
+def comment_jobs(flow: dict) -> set[str]:
+    """Jobs that hold `pull-requests: write` only to run the base commit's action's `comment`."""
+    out = set()
+    for job_id, job in flow["jobs"].items():
+        if job.get("permissions") != COMMENT_PERMISSIONS:
+            continue
+        steps = job.get("steps", [])
+        actions = [s for s in steps if not str(s.get("uses", "")).startswith("actions/checkout@")]
+        fine = all("env" not in s for s in checkouts(job)) and len(actions) == 1 and all(
+            str(s.get("uses", "")).startswith("./") and "run" not in s and (s.get("with") or {}).get("command") == "comment"
+            and (s.get("env") or {}) == COMMENT_TOKEN and (home := owner(norm(str(s["uses"])), job)) is not None and trusted(home)
+            for s in actions)
+        if fine:
+            out.add(job_id)
+    return out
+
+
+def _secrets(flow: dict, excused: set[str]) -> bool:
+    """Does the workflow name a secret, apart from the comment step's own token?"""
+    flow = json.loads(json.dumps(flow))
+    for job_id in excused:
+        for step in flow["jobs"][job_id].get("steps", []):
+            if (step.get("env") or {}) == COMMENT_TOKEN:
+                del step["env"]
+    return "secrets." in yaml.safe_dump(flow)
+
+
+def _writes(flow: dict, excused: set[str] = frozenset()) -> list[str]:
     out = []
-    scopes = [("workflow", flow.get("permissions"))] + [(j, job.get("permissions")) for j, job in flow["jobs"].items()]
+    scopes = [("workflow", flow.get("permissions"))] + [(j, job.get("permissions")) for j, job in flow["jobs"].items()
+                                                        if j not in excused]
     for scope, perms in scopes:
         if isinstance(perms, str):
             out += [f"{scope}: {perms}"] if perms == "write-all" else []
@@ -355,8 +391,9 @@ def audit(flow: dict, read_action: Callable[[str], Optional[dict]] = this_reposi
                         "request there is the 'pwn request' pattern")
 
     if on & UNTRUSTED_TRIGGERS:
-        writes = _writes(flow)
-        if writes or "secrets." in yaml.safe_dump(flow):
+        excused = comment_jobs(flow) if "pull_request_target" not in on else set()
+        writes = _writes(flow, excused)
+        if writes or _secrets(flow, excused):
             problems.append(f"triggered by {sorted(on & UNTRUSTED_TRIGGERS)} yet holds {writes or 'secrets'}")
         if "permissions" not in flow:
             problems.append("no workflow-level `permissions`: the token gets the repository's default, maybe write")
@@ -475,8 +512,10 @@ def test_privileged_and_merged_code_workflows_cannot_be_started_by_a_pull_reques
         flow = load(path.read_text())
         if triggers(flow) & UNTRUSTED_TRIGGERS:
             assert flow["permissions"] == {"contents": "read"}, path.name
-            assert all("permissions" not in job for job in flow["jobs"].values()), path.name
-            assert "secrets." not in path.read_text(), path.name
+            excused = comment_jobs(flow)
+            assert all("permissions" not in job for job_id, job in flow["jobs"].items() if job_id not in excused), path.name
+            assert not _secrets(flow, excused), path.name
+    assert comment_jobs(load(GATE)) == {"cost-comment"}  # the only write, and only for the sticky comment
 
 
 def test_the_audit_catches_the_original_policy_gate():
@@ -494,6 +533,8 @@ EXPORT = (WORKFLOW_DIR / "export.yml").read_text()
 REVIEW = (WORKFLOW_DIR / "quarterly-review.yml").read_text()
 ACTION_TEXT = ACTION.read_text()
 GATE_STEP = "      - name: tiergate check ("  # the step that calls the base commit's action
+COMMENT_STEP = "      - name: tiergate comment ("  # the cost-comment job's step
+COMMENT_PERMS = "    permissions:\n      contents: read\n      pull-requests: write\n"
 REVIEW_STEP = "      - name: Open or update"
 USES_TRUSTED = "uses: ./trusted\n"
 BASE_REF = "ref: ${{ github.event.pull_request.base.sha }}"
@@ -565,7 +606,28 @@ ATTACKS = {
                                 "runs inside the pull request checkout"),
     "a local action of the pr": (gate_with("      - uses: ./pr/.github/actions/setup\n"),
                                  "local action ./pr/.github/actions/setup"),
-    "write token": (GATE.replace("  contents: read\n", "  contents: write\n"), "holds ['workflow: contents: write']"),
+    "write token": (GATE.replace("  contents: read\n", "  contents: write\n", 1), "holds ['workflow: contents: write']"),
+    "pull-requests: write for the whole workflow": (
+        GATE.replace("permissions:\n  contents: read\n", "permissions:\n  contents: read\n  pull-requests: write\n", 1),
+        "holds ['workflow: pull-requests: write']"),
+    "the comment job writes contents too": (
+        GATE.replace(COMMENT_PERMS, COMMENT_PERMS.replace("contents: read", "contents: write")),
+        "holds ['cost-comment: contents: write', 'cost-comment: pull-requests: write']"),
+    "a run step beside the comment": (before(GATE, COMMENT_STEP, "      - run: echo hi\n"), "holds ['cost-comment: pull-requests: write']"),
+    "a third-party action beside the comment": (before(GATE, COMMENT_STEP, "      - uses: someone/action@v1\n"),
+                                                "holds ['cost-comment: pull-requests: write']"),
+    "the comment step runs another command": (GATE.replace("command: comment", "command: export"),
+                                              "holds ['cost-comment: pull-requests: write']"),
+    "the comment from the pr's action": (GATE.replace("        uses: ./trusted\n        with:\n          command: comment",
+                                                      "        uses: ./pr\n        with:\n          command: comment"),
+                                         "local action ./pr is not from a checkout"),
+    "another secret for the comment": (GATE.replace("secrets.GITHUB_TOKEN", "secrets.DEPLOY_KEY"), "yet holds"),
+    "the token for the gate's step too": (GATE.replace("          working-directory: pr\n",
+                                                       "          working-directory: pr\n        env:\n"
+                                                       "          GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}\n", 1),
+                                          "yet holds secrets"),
+    "the comment job under pull_request_target": (GATE.replace("  pull_request:\n", "  pull_request_target:\n"),
+                                                  "holds ['cost-comment: pull-requests: write']"),
     "default token": (GATE.replace("permissions:\n  contents: read\n", ""), "no workflow-level `permissions`"),
     "export on pull requests": (EXPORT.replace("\non:\n", "\non:\n  pull_request:\n", 1), "installs '.'"),
     "review on pull requests": (REVIEW.replace("\non:\n", "\non:\n  pull_request:\n", 1), "yet holds"),
@@ -671,10 +733,12 @@ class Event:
     origin: Path
     base_sha: str
     merge_sha: str
+    token: str = ""  # secrets.GITHUB_TOKEN
+    env: dict[str, str] = field(default_factory=dict)  # more of the runner's environment (the API root, the event file)
 
     def value(self, expr: str) -> str:
         context = {"github.base_ref": "main", "github.head_ref": "feature", BASE_SHA: self.base_sha,
-                   "github.sha": self.merge_sha, "github.event.pull_request.number": "1"}
+                   "github.sha": self.merge_sha, "github.event.pull_request.number": "1", "secrets.GITHUB_TOKEN": self.token}
         for alternative in expr.split("||"):  # `a || b`: the first non-empty
             value = context[alternative.strip()]
             if value:
@@ -686,7 +750,7 @@ class Event:
 
     def runner_env(self) -> dict[str, str]:
         return {"GITHUB_EVENT_NAME": "pull_request", "GITHUB_BASE_REF": "main", "GITHUB_HEAD_REF": "feature",
-                "GITHUB_REF": "refs/pull/1/merge", "GITHUB_SHA": self.merge_sha, "GITHUB_REPOSITORY": "acme/policy"}
+                "GITHUB_REF": "refs/pull/1/merge", "GITHUB_SHA": self.merge_sha, "GITHUB_REPOSITORY": "acme/policy"} | self.env
 
 
 def git(*args: str, cwd: Path) -> str:
@@ -906,3 +970,22 @@ def test_an_honest_pull_request_passes(tmp_path, workflow, job, touch_src):
         assert (tmp_path / "output").read_text().splitlines()[-3:] == ["result=pass", "errors=0", f"warnings={int(touch_src)}"]
     else:  # the last step: schemas/ compared only when src/ is the base's
         assert ("::notice::src/ differs from the base commit" in done.stdout) == touch_src
+
+
+def test_the_comment_job_posts_the_base_commits_verdict_and_never_runs_the_pull_request(tmp_path):
+    """The cost-comment job, played as the runner would against a GitHub API on 127.0.0.1: the pull
+    request's engine would pass everything and post nothing; the base commit's judges the tier raise."""
+    repo, marker = _repository(tmp_path), tmp_path / "pwned"
+    _attack(repo, marker)
+    event_file = tmp_path / "event.json"
+    event_file.write_text(json.dumps({"pull_request": {"number": 1}}))
+    with FakeGitHub() as github:
+        event = replace(_open_pull_request(repo), token=TOKEN,
+                        env={"GITHUB_API_URL": github.url, "GITHUB_EVENT_PATH": str(event_file),
+                             "GITHUB_SERVER_URL": "https://github.example", "GITHUB_RUN_ID": "99"})
+        done = run_job(load(GATE), "cost-comment", tmp_path, event)
+    assert not marker.exists(), "the pull request's src/tiergate was imported"
+    assert done.returncode == 0, done.stdout + done.stderr
+    [posted] = github.comments_on(1)
+    assert "(gate failed)" in posted["body"] and "tier lite -> mid" in posted["body"] and "TG801" in posted["body"]
+    assert "https://github.example/acme/policy/actions/runs/99" in posted["body"]

@@ -53,7 +53,10 @@ def upgrade_intent(capsys, repo, tmp_path, lite_correct=160, link=True):
 
 def test_unchanged_branch_passes(gitrepo, capsys):
     run = check(capsys, gitrepo)
-    assert run.code == 0 and json.loads(run.out) == {"ok": True, "findings": [], "tier_changes": []}
+    nothing = {"monthly_direct": "0", "monthly_all_in": "0"}
+    assert run.code == 0 and json.loads(run.out) == {"ok": True, "findings": [], "tier_changes": [], "cost": {
+        "currency": "USD", "tasks": [], "total": {"tasks": 0, "past": nothing, "future": nothing, "diff": nothing}, "priced": True,
+        "revisions": []}}
 
 
 def test_upgrade_with_conclusive_failing_evidence_passes(gitrepo, capsys, tmp_path):

@@ -185,3 +185,20 @@ def test_quarterly_review_runs_the_actions_review_in_bash(tmp_path):
         assert done.returncode == 0, done.stderr
         assert calls.read_text().splitlines() == ["|".join(["review", "due", "--repo", ".", "--format", "markdown", *as_of, ""]),
                                                   "|".join(["review", "open-issue", "--repo", ".", *as_of, ""])]
+
+
+def test_the_scaffolded_gate_comments_with_the_least_it_needs(tmp_path):
+    """`tiergate init`'s policy-gate: the check job reads only; the cost-comment job may write comments and nothing else."""
+    from tiergate import scaffold
+    from tiergate.clock import utc_now
+
+    scaffold.init(tmp_path, scaffold.Options(action="tiergate/tiergate@v9.9.9"), utc_now())
+    flow = _load(tmp_path / ".github" / "workflows" / "policy-gate.yml")
+    assert flow["permissions"] == {"contents": "read"} and "permissions" not in flow["jobs"]["policy-gate"]
+    job = flow["jobs"]["cost-comment"]
+    assert job["permissions"] == {"contents": "read", "pull-requests": "write"}
+    checkout, action = job["steps"]
+    assert checkout["with"]["persist-credentials"] is False and checkout["with"]["fetch-depth"] == 0
+    assert action == {"uses": "tiergate/tiergate@v9.9.9", "with": {"command": "comment"},
+                      "env": {"GITHUB_TOKEN": "${{ secrets.GITHUB_TOKEN }}"}}
+    assert "${{ secrets." not in str(flow["jobs"]["policy-gate"])

@@ -9,6 +9,7 @@ from typing import Any
 
 from tiergate.findings import Finding, Result, TierChange
 from tiergate.report import Formats
+from tiergate.report import costdiff
 from tiergate.report import markdown as md
 from tiergate.report import sarif
 
@@ -54,16 +55,21 @@ def finding_dict(f: Finding) -> dict[str, Any]:
 
 def text(result: Result) -> str:
     lines = [line(f) for f in result.sorted()]
+    if result.cost_diff is not None and (result.cost_diff.tasks or not result.cost_diff.priced):
+        lines.append(costdiff.text(result.cost_diff, printable).rstrip("\n"))
     lines.append(summary_line(result))
     return "\n".join(lines) + "\n"
 
 
 def as_json(result: Result) -> str:
-    """``{"ok", "findings"}``, and for ``check`` also ``tier_changes`` (task, from, to, evidence, verdict)."""
+    """``{"ok", "findings"}``, and for ``check`` also ``tier_changes`` (task, from, to, evidence, verdict) and ``cost``
+    (per task and in total: ``past``, ``future``, ``diff``, money as exact decimal strings)."""
     payload: dict[str, Any] = {"ok": result.ok, "findings": [finding_dict(f) for f in result.sorted()]}
     if result.tier_changes is not None:
         payload["tier_changes"] = [{"task": c.task, "from": c.before, "to": c.after, "evidence": list(c.evidence), "verdict": c.verdict}
                                    for c in result.tier_changes]
+    if result.cost_diff is not None:
+        payload["cost"] = costdiff.as_json(result.cost_diff)
     return json.dumps(payload, indent=2, allow_nan=False) + "\n"
 
 
@@ -83,6 +89,11 @@ def annotation(f: Finding) -> str:
             props.append(f"col={f.column}")
     props.append(f"title={_escape_property(f'{f.id} {f.name}')}")
     return f"::{f.severity} {','.join(props)}::{_escape_data(f.message)}"
+
+
+def workflow_warning(title: str, message: str) -> str:
+    """A warning annotation of the Actions run itself (no file), escaped like the findings' annotations."""
+    return f"::warning title={_escape_property(title)}::{_escape_data(message)}"
 
 
 def github(result: Result) -> str:
@@ -105,6 +116,8 @@ def markdown(result: Result, title: str = "tiergate") -> str:
     lines = [f"## {title}: {'passed' if result.ok else 'failed'}", "", summary_line(result), ""]
     if result.tier_changes:
         lines += ["### Tier changes", "", md.table(_tier_rows(result.tier_changes), ["task", "from", "to", "evidence", "verdict"]), ""]
+    if result.cost_diff is not None and (result.cost_diff.tasks or not result.cost_diff.priced):
+        lines += [costdiff.markdown(result.cost_diff, costdiff.SUMMARY_ROWS)]
     findings = result.sorted()
     if findings:
         rows = [[f.severity, f.id, f"{f.file}:{f.line}" if f.line else f.file, f.message] for f in findings]

@@ -13,16 +13,12 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Mapping, Optional
 
-from tiergate.errors import TierGateError
 from tiergate.review.due import DueItem, quarter
 from tiergate.review.render import LABEL, issue_body, marker, ticked, title
 
 if TYPE_CHECKING:
     from tiergate.github import Issue, IssueTracker
     from tiergate.review.spend import Spend
-
-CREATE_ATTEMPTS = 3
-MAX_CREATE_WAIT = 120.0  # seconds
 
 
 @dataclass(frozen=True)
@@ -44,25 +40,19 @@ def find(tracker: "IssueTracker", marker: str) -> "Optional[Issue]":
 def sync(tracker: "IssueTracker", title: str, marker: str, body_for: Callable[[set[str]], str], may_create: bool,
          sleep: Callable[[float], None] = time.sleep) -> Outcome:
     """Update this quarter's issue (keeping ticked boxes), or open it when ``may_create``."""
-    for attempt in range(1, CREATE_ATTEMPTS + 1):
-        existing = find(tracker, marker)
-        if existing is not None:
-            old = _normalise(existing.body)
-            body = body_for(ticked(old))
-            if body == old and title == existing.title:
-                return Outcome("unchanged", existing)
-            return Outcome("updated", tracker.update(existing.number, title, body))
-        if not may_create:
-            return Outcome("skipped", None)
-        from tiergate.github import Transient
+    from tiergate.github import find_or_create
 
-        try:
-            return Outcome("opened", tracker.create(title, body_for(set()), [LABEL]))
-        except Transient as err:
-            if attempt == CREATE_ATTEMPTS or err.wait > MAX_CREATE_WAIT:
-                raise TierGateError(f"{err}; gave up after {attempt} attempt(s), run again later") from None
-            sleep(err.wait)
-    raise AssertionError("unreachable: the loop returns or raises")
+    def found(existing: "Issue") -> Outcome:
+        old = _normalise(existing.body)
+        body = body_for(ticked(old))
+        if body == old and title == existing.title:
+            return Outcome("unchanged", existing)
+        return Outcome("updated", tracker.update(existing.number, title, body))
+
+    def create() -> Outcome:
+        return Outcome("opened", tracker.create(title, body_for(set()), [LABEL]))
+
+    return find_or_create(lambda: find(tracker, marker), found, create if may_create else None, Outcome("skipped", None), sleep)
 
 
 def open_issue(items: list[DueItem], total: int, day: dt.date, github_repo: Optional[str], dry_run: bool, update_only: bool,

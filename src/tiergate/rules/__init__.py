@@ -15,10 +15,10 @@ from tiergate import loading, schema_errors
 from tiergate.audit import rules as audit_rules
 from tiergate.evidence import judge, store
 from tiergate.findings import Rule
-from tiergate.rules import budget, catalog, feasibility, gate, identity, ownership, proof
+from tiergate.rules import budget, catalog, feasibility, gate, identity, ownership, proof, spend
 
 AT_REST: tuple[ModuleType, ...] = (catalog, identity, feasibility, budget, proof, ownership)
-ON_CHANGE: tuple[ModuleType, ...] = (gate,)
+ON_CHANGE: tuple[ModuleType, ...] = (gate, spend)
 # Rules found while loading files and verifying artifacts, declared beside that code.
 _LOADERS: tuple[ModuleType, ...] = (loading, schema_errors, store, judge)
 # Rules of capabilities that run apart from validate and check (tiergate audit), declared beside their code.

@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+from tiergate.costdiff import CostDiff
 from tiergate.gitio import Change as PathChange
 from tiergate.loading import Document
 from tiergate.models import Catalog, Contract
@@ -54,6 +55,7 @@ class Change:
     paths: list[PathChange]
     base_set_versions: dict[str, Optional[str]] = field(default_factory=dict)  # eval set path -> sha256 on the base branch
     deleted: list[tuple[str, Optional[Contract]]] = field(default_factory=list)  # contract files gone, with their base contract
+    cost: CostDiff = field(default_factory=CostDiff)  # the monthly cost of the touched contracts, base against head
 
     @property
     def base_platform_owner(self) -> str:

@@ -1,0 +1,1 @@
+"""The pull request's own surfaces: the sticky cost comment (``comment``)."""
