@@ -204,7 +204,7 @@ def init_cmd(directory: str, platform_owner: str, owner: str, tiers: str, action
     from tiergate import scaffold
 
     opts = scaffold.Options(platform_owner, owner, scaffold.parse_tiers(tiers), action or scaffold.Options().action)
-    root = Path(directory)
+    root = Path(directory).absolute()  # the scaffold checks what it wrote from the repository root
     for rel in scaffold.init(root, opts, utc_now()):
         click.echo(f"wrote {rel}")
     click.echo(f"next: cd {directory} && tiergate validate; edit policy/tiers.yaml and the example contract, then commit", err=True)

@@ -54,6 +54,13 @@ def test_init_in_a_fresh_git_repo_then_validate_and_check(tmp_path, capsys):
     assert cli(capsys, "check", "--repo", str(root), "--base", "main").code == 0
 
 
+def test_init_into_a_relative_directory(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run = cli(capsys, "init", "sub")
+    assert run.code == 0 and "wrote policy/tiers.yaml" in run.out
+    assert cli(capsys, "validate", "--repo", "sub").code == 0
+
+
 def test_init_refuses_to_overwrite_and_names_the_files(tmp_path, capsys):
     root = tmp_path / "existing"
     (root / "policy").mkdir(parents=True)
