@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,3 +82,29 @@ def validate(repo: Repo, capsys: pytest.CaptureFixture[str]):
         return cli(capsys, "validate", "--repo", str(repo.root), "--format", "json", "--as-of", AS_OF, *extra)
 
     return run
+
+
+def require(module: str, flag: str, what: str):
+    """Import ``module`` or skip; with ``flag=1`` in the environment (as in .ci/run) a missing one fails instead."""
+    try:
+        return __import__(module)
+    except ImportError:
+        if os.environ.get(flag) == "1":
+            pytest.fail(f"{what} is required here ({flag}=1) but {module} is not installed")
+        pytest.skip(f"{what}: {module} is not installed (pip install -e '.[audit]')")
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One real PostgreSQL server for the whole run, started as an unprivileged user in a temp folder."""
+    import pgserver
+
+    require("psycopg", "TIERGATE_REQUIRE_POSTGRES", "the PostgreSQL audit tests")
+    folder = pgserver.binaries()
+    if folder is None:
+        if os.environ.get("TIERGATE_REQUIRE_POSTGRES") == "1":
+            pytest.fail("TIERGATE_REQUIRE_POSTGRES=1 but no PostgreSQL server binaries (initdb, postgres) were found")
+        pytest.skip("no PostgreSQL server binaries (initdb, postgres)")
+    server = pgserver.start(folder)
+    yield server
+    server.stop()

@@ -32,6 +32,7 @@ COSTS = "tiergate.report.costs:FORMATS"
 DUE = "tiergate.review.render:FORMATS"
 RUN = "tiergate.runs.render:OUTCOME"
 PROFILE = "tiergate.runs.render:PROFILE"
+AUDIT = "tiergate.audit.render:FORMATS"
 
 
 def formats(name: str) -> Formats[Any]:
@@ -386,22 +387,59 @@ def review_group() -> None:
     """The quarterly review: what is due, and the review issue."""
 
 
-def _due(repo: str, as_of: Optional[dt.datetime], with_spend: bool = False) -> "DueView":
+def _window_start(value: Optional[dt.datetime]) -> Optional[dt.datetime]:
+    return None if value is None else value.replace(tzinfo=dt.timezone.utc)
+
+
+def _window_end(value: Optional[dt.datetime]) -> Optional[dt.datetime]:
+    """``--until`` names the last day audited (or, with a time, the moment the window ends)."""
+    if value is None:
+        return None
+    end = value.replace(tzinfo=dt.timezone.utc)
+    return end + dt.timedelta(days=1) if end.time() == dt.time(0) else end
+
+
+WINDOW = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"])
+
+
+def audit_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--since/--until: the audited window in UTC, since inclusive, until the last day included."""
+    f = click.option("--until", type=WINDOW, help="Last day audited, YYYY-MM-DD (UTC; or a YYYY-MM-DDTHH:MM:SS end).")(f)
+    return click.option("--since", type=WINDOW, help="First day audited, YYYY-MM-DD (UTC).")(f)
+
+
+def _due(repo: str, as_of: Optional[dt.datetime], with_spend: bool = False, audit: Optional[str] = None,
+         since: Optional[dt.datetime] = None, until: Optional[dt.datetime] = None) -> "DueView":
     from tiergate.review.due import due_view
 
-    return due_view(_usable_policy(_repo_root(repo)), _day(as_of), with_spend)
+    policy = _usable_policy(_repo_root(repo))
+    observed = None
+    if audit:
+        from tiergate.audit.run import for_review
+
+        observed = for_review(policy, audit, _day(as_of), _window_start(since), _window_end(until))
+    return due_view(policy, _day(as_of), with_spend, observed)
+
+
+def review_audit_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--audit SOURCE (with --since/--until; default the 30 days up to the as-of day): production's side of the review."""
+    f = audit_options(f)
+    return click.option("--audit", "audit_source", help="Add observed spend, escalation and drift per task from this "
+                                                        "source (as for `tiergate audit --source`), and rank downgrades by money saved.")(f)
 
 
 @review_group.command("due")
 @as_of_option("Review date (default: today, UTC).")
 @repo_option
 @format_option(DUE)
-def review_due(as_of: Optional[dt.datetime], repo: str, fmt: str) -> int:
+@review_audit_options
+def review_due(as_of: Optional[dt.datetime], repo: str, fmt: str, audit_source: Optional[str], since: Optional[dt.datetime],
+               until: Optional[dt.datetime]) -> int:
     """List every assignment due for re-evaluation, with every reason and the cheaper tier to re-test.
 
     Exit 0 whether or not anything is due; the last line says how many.
     """
-    emit(formats(DUE), fmt, _due(repo, as_of))
+    emit(formats(DUE), fmt, _due(repo, as_of, audit=audit_source, since=since, until=until))
     return EXIT_OK
 
 
@@ -411,16 +449,50 @@ def review_due(as_of: Optional[dt.datetime], repo: str, fmt: str) -> int:
 @click.option("--dry-run", is_flag=True, help="Print the title and body; call nothing.")
 @click.option("--update-only", is_flag=True, help="Update this quarter's issue if it exists; never open one.")
 @repo_option
-def review_open_issue(github_repo: Optional[str], as_of: Optional[dt.datetime], dry_run: bool, update_only: bool, repo: str) -> int:
+@review_audit_options
+def review_open_issue(github_repo: Optional[str], as_of: Optional[dt.datetime], dry_run: bool, update_only: bool, repo: str,
+                      audit_source: Optional[str], since: Optional[dt.datetime], until: Optional[dt.datetime]) -> int:
     """Open this quarter's review issue, or update it (ticked boxes kept, unchanged bodies not re-sent).
 
     Token from GITHUB_TOKEN, API root from GITHUB_API_URL (default https://api.github.com).
     """
     from tiergate.review.issue import open_issue
 
-    view = _due(repo, as_of, with_spend=True)
-    click.echo(open_issue(view.items, view.total, view.as_of, github_repo, dry_run, update_only, os.environ, view.spend), nl=False)
+    from tiergate.review.render import production
+
+    view = _due(repo, as_of, with_spend=True, audit=audit_source, since=since, until=until)
+    click.echo(open_issue(view.items, view.total, view.as_of, github_repo, dry_run, update_only, os.environ, view.spend,
+                          production(view, "markdown")), nl=False)
     return EXIT_OK
+
+
+@cli.command("audit")
+@click.option("--source", help="postgresql://USER@HOST:PORT/DB (LiteLLM_SpendLogs), or a .jsonl/.csv/.parquet export "
+                               "or OTLP .json spans file (FOLDER/*.parquet for every such file in a folder).")
+@click.option("--sql", "dialect", help="Print the audit's one query for this SQL dialect (bigquery, snowflake, trino, ...) "
+                                       "instead, to run where the spend log lives.")
+@click.option("--grouped", is_flag=True, help="--source holds the rows that query returned (.jsonl, .csv or .parquet).")
+@audit_options
+@repo_option
+@format_option(AUDIT)
+def audit_cmd(source: Optional[str], dialect: Optional[str], grouped: bool, since: Optional[dt.datetime], until: Optional[dt.datetime],
+              repo: str, fmt: str) -> int:
+    """Compare production traffic with the contracts: models outside the chain, escalation, spend, tokens, volume.
+
+    Exit 0 when no error-level finding (drift, no data), 1 otherwise, 2 when the source cannot be read.
+    Needs the audit extra: pip install 'tiergate[audit]'.
+    """
+    from tiergate.audit.run import audit, warehouse_sql
+
+    if (source is None) == (dialect is None):
+        raise click.UsageError("give --source (audit it) or --sql DIALECT (print the query), not both or neither")
+    if dialect is not None:
+        click.echo(warehouse_sql(_usable_policy(_repo_root(repo)), dialect, _window_start(since), _window_end(until)), nl=False)
+        return EXIT_OK
+    assert source is not None
+    result = audit(_usable_policy(_repo_root(repo)), source, _window_start(since), _window_end(until), grouped)
+    emit(formats(AUDIT), fmt, result)
+    return EXIT_OK if result.ok else EXIT_VIOLATION
 
 
 @cli.command("rules")

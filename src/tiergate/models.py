@@ -247,11 +247,58 @@ class CostGuard(Strict):
         return self
 
 
+# --- audit: where production telemetry keeps each field (tiergate audit) --------------------
+
+# A column or attribute name reaches SQL only quoted, but is also held to this shape, so a catalog
+# edit cannot smuggle SQL through it (a name like `spend"; DROP TABLE x; --` is a schema error).
+SqlName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$", description="a column name (letters, digits, _)")]
+SqlTable = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$",
+                                description="a table, optionally schema-qualified (schema.table)")]
+JsonKey = Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$", description="a top-level key of the JSON column")]
+TagPrefix = Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_:=/-]{0,31}$", description="e.g. task: for tags like task:<id>")]
+AttributeName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$", description="an OpenTelemetry span attribute key")]
+
+
+class SpendLogMapping(Strict):
+    """Columns of a LiteLLM proxy spend log (the PostgreSQL table, or a JSON Lines, CSV or Parquet export of it).
+
+    The task id is the first of task_column, task_metadata_key and the first request tag starting with
+    task_tag_prefix that is present on a row. Clients of the proxy can set tags and metadata: see the README."""
+
+    table: SqlTable = "LiteLLM_SpendLogs"
+    time: SqlName = "startTime"
+    model: SqlName = "model"
+    spend: Optional[SqlName] = Field(default="spend", description="USD the proxy logged for the call; null when not logged")
+    input_tokens: SqlName = "prompt_tokens"
+    output_tokens: SqlName = "completion_tokens"
+    tags: SqlName = "request_tags"
+    metadata: SqlName = "metadata"
+    task_column: Optional[SqlName] = Field(default=None, description="a column holding the task id (e.g. model_group)")
+    task_metadata_key: Optional[JsonKey] = Field(default=None, description="a key of the metadata column holding the task id")
+    task_tag_prefix: Optional[TagPrefix] = Field(default="task:", description="request tags <prefix><task id>; null: tags are not read")
+
+
+class SpanMapping(Strict):
+    """Attributes of OpenTelemetry GenAI spans (OTLP JSON); the task id is a span (or resource) attribute."""
+
+    task: AttributeName = "tiergate.task"
+    model: AttributeName = Field(default="gen_ai.response.model", description="falls back to gen_ai.request.model when absent")
+    input_tokens: AttributeName = "gen_ai.usage.input_tokens"
+    output_tokens: AttributeName = "gen_ai.usage.output_tokens"
+    spend: Optional[AttributeName] = Field(default=None, description="a span attribute with the call's USD cost, if one is recorded")
+
+
+class AuditSettings(Strict):
+    spend_log: SpendLogMapping = SpendLogMapping()
+    spans: SpanMapping = SpanMapping()
+
+
 class Catalog(Strict):
     platform_owner: Owner
     defaults: Defaults = Defaults()
     cost_guard: Optional[CostGuard] = Field(default=None, description="monthly cost increases that need the platform team's approval")
     tiers: list[Tier] = Field(min_length=1, description="rank order, lowest (cheapest) first")
+    audit: AuditSettings = Field(default=AuditSettings(), description="where `tiergate audit` finds task, model, tokens and spend")
 
     def rank(self, tier_id: str) -> Optional[int]:
         for index, tier in enumerate(self.tiers):

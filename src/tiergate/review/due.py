@@ -19,6 +19,7 @@ from tiergate.policy import Policy
 
 if TYPE_CHECKING:
     from tiergate.review.spend import Spend
+    from tiergate.audit.result import AuditResult
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class DueView:
     total: int
     as_of: dt.date
     spend: "Optional[Spend]" = None
+    observed: Optional["AuditResult"] = None  # production over the review's window (review ... --audit SOURCE)
 
 
 def quarter(day: dt.date) -> str:
@@ -120,11 +122,12 @@ def due_list(policy: Policy, as_of: dt.date) -> list[DueItem]:
     return sorted(out, key=lambda item: (item.contract.owner.lower(), item.task))
 
 
-def due_view(policy: Policy, as_of: dt.date, with_spend: bool = False) -> DueView:
-    """The due list; ``with_spend`` also prices every contract (the issue's charts), which the due list alone skips."""
+def due_view(policy: Policy, as_of: dt.date, with_spend: bool = False, observed: Optional["AuditResult"] = None) -> DueView:
+    """The due list; ``with_spend`` also prices every contract (the issue's charts), which the due list alone skips;
+    ``observed`` is production's side (review ... --audit SOURCE)."""
     items = due_list(policy, as_of)
     if not with_spend:
-        return DueView(items, len(policy.valid_contracts()), as_of)
+        return DueView(items, len(policy.valid_contracts()), as_of, observed=observed)
     from tiergate.review.spend import spend  # it imports this module
 
-    return DueView(items, len(policy.valid_contracts()), as_of, spend(policy, items, as_of))
+    return DueView(items, len(policy.valid_contracts()), as_of, spend(policy, items, as_of), observed)

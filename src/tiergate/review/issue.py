@@ -56,13 +56,13 @@ def sync(tracker: "IssueTracker", title: str, marker: str, body_for: Callable[[s
 
 
 def open_issue(items: list[DueItem], total: int, day: dt.date, github_repo: Optional[str], dry_run: bool, update_only: bool,
-               environ: Mapping[str, str], spend: "Optional[Spend]" = None) -> str:
+               environ: Mapping[str, str], spend: "Optional[Spend]" = None, observed: str = "") -> str:
     """``tiergate review open-issue``: what to print (the dry-run issue, or what was done)."""
     name = quarter(day)
     heading = title(name)
 
     def body_for(keep: set[str]) -> str:
-        return issue_body(items, total, day, name, keep, spend)
+        return issue_body(items, total, day, name, keep, spend, observed)
 
     if dry_run:
         return f"{heading}\n\n{body_for(set())}"

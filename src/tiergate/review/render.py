@@ -64,14 +64,14 @@ def due_text(view: DueView) -> str:
     items, total, as_of = view.items, view.total, view.as_of
     rows = [[printable(v) for v in [item.contract.owner] + _row(item)] for item in items]
     table = tabulate(rows, headers=["owner"] + HEADERS, tablefmt="simple", disable_numparse=True) + "\n\n" if rows else ""
-    return table + _count(items, total, as_of) + "\n"
+    return table + production(view, "text") + _count(items, total, as_of) + "\n"
 
 
 def due_markdown(view: DueView) -> str:
     items, total, as_of = view.items, view.total, view.as_of
     rows = [[md.owner(item.contract.owner)] + _row_markdown(item) for item in items]
     table = md.table(rows, ["owner"] + HEADERS) + "\n\n" if rows else ""
-    return table + _count(items, total, as_of) + "\n"
+    return table + production(view, "markdown") + _count(items, total, as_of) + "\n"
 
 
 def due_json(view: DueView) -> str:
@@ -83,7 +83,20 @@ def due_json(view: DueView) -> str:
                  "reviewed": i.contract.reviewed.isoformat() if i.contract.reviewed else None,
                  "reasons": list(i.reasons), "cheaper_tier": i.cheaper} for i in items],
     }
+    if view.observed is not None:
+        from tiergate.audit.render import review_json
+
+        payload["production"] = review_json(view.observed)
     return json.dumps(payload, indent=2) + "\n"
+
+
+def production(view: DueView, fmt: str) -> str:
+    """The audit's section (observed spend, escalation, drift; downgrade candidates by money saved), when --audit ran."""
+    if view.observed is None:
+        return ""
+    from tiergate.audit.render import review_markdown, review_text
+
+    return (review_text if fmt == "text" else review_markdown)(view.observed) + "\n"
 
 
 FORMATS: Formats[DueView] = Formats({"text": due_text, "json": due_json, "markdown": due_markdown})
@@ -113,7 +126,7 @@ def _fits(body: str) -> bool:
 
 
 def issue_body(items: list[DueItem], total: int, as_of: dt.date, quarter: str, keep_ticked: set[str] = frozenset(),
-               spend: "Optional[Spend]" = None) -> str:
+               spend: "Optional[Spend]" = None, observed: str = "") -> str:
     """The issue for ``quarter``; boxes of tasks in ``keep_ticked`` stay ticked if still listed.
 
     Kept under GitHub's ``BODY_LIMIT``: when everything does not fit, the table of all due assignments goes first,
@@ -121,7 +134,7 @@ def issue_body(items: list[DueItem], total: int, as_of: dt.date, quarter: str, k
     points to ``tiergate review due`` for the full list.
     """
     def body(listed: int, table: bool) -> str:
-        return _issue_body(items, total, as_of, quarter, keep_ticked, spend, listed, table)
+        return _issue_body(items, total, as_of, quarter, keep_ticked, spend, listed, table, observed)
 
     for table in (True, False):
         whole = body(len(items), table)
@@ -135,11 +148,11 @@ def issue_body(items: list[DueItem], total: int, as_of: dt.date, quarter: str, k
 
 
 def _issue_body(items: list[DueItem], total: int, as_of: dt.date, quarter: str, keep_ticked: set[str],
-                spend: "Optional[Spend]", listed: int, table: bool) -> str:
+                spend: "Optional[Spend]", listed: int, table: bool, observed: str = "") -> str:
     lines = [marker(quarter), f"**{title(quarter)}**: {_count(items, total, as_of)}.", ""]
     if not items:
         lines += ["Nothing is due. This issue is updated by the scheduled review; close it when you like.", ""]
-        return "\n".join(lines + [_footer()])
+        return "\n".join(lines + ([observed] if observed else []) + [_footer()])
     lines += [
         "Models and prices move every quarter, so an assignment that was right six months ago may now be wrong in either "
         "direction. Re-test each task below on its tier **and on the cheaper tier listed**: a downgrade found here is as "
@@ -163,6 +176,7 @@ def _issue_body(items: list[DueItem], total: int, as_of: dt.date, quarter: str, 
     else:
         lines += ["### All due assignments", "", f"Left out to keep this issue under GitHub's {BODY_LIMIT:,}-character limit: "
                   "`tiergate review due --format markdown` prints the table.", ""]
+    lines += [observed] if observed else []  # production's section (review open-issue --audit)
     lines += [
         "### What to do", "",
         "1. Run the task's eval set on its tier and, where one is listed, on the cheaper tier.",

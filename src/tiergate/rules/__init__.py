@@ -12,6 +12,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from tiergate import loading, schema_errors
+from tiergate.audit import rules as audit_rules
 from tiergate.evidence import judge, store
 from tiergate.findings import Rule
 from tiergate.rules import budget, catalog, feasibility, gate, identity, ownership, prompt, proof, spend
@@ -19,13 +20,15 @@ from tiergate.runs import drift
 
 AT_REST: tuple[ModuleType, ...] = (catalog, identity, feasibility, budget, proof, ownership, prompt)
 ON_CHANGE: tuple[ModuleType, ...] = (gate, spend)
-# Rules found while loading files and verifying artifacts, and the cost command's token warning, declared beside that code.
-_LOADERS: tuple[ModuleType, ...] = (loading, schema_errors, store, judge, drift)
+# Rules found while loading files and verifying artifacts, declared beside that code.
+_LOADERS: tuple[ModuleType, ...] = (loading, schema_errors, store, judge)
+# Rules of capabilities that run apart from validate and check (tiergate audit; tiergate cost's token warning), declared beside their code.
+CAPABILITIES: tuple[ModuleType, ...] = (audit_rules, drift)
 
 
 def _registry() -> dict[str, Rule]:
     rules: dict[str, Rule] = {}
-    for module in _LOADERS + AT_REST + ON_CHANGE:
+    for module in _LOADERS + AT_REST + ON_CHANGE + CAPABILITIES:
         for rule in module.RULES:
             if rules.setdefault(rule.id, rule) is not rule:
                 raise ValueError(f"rule id {rule.id} is declared twice ({rules[rule.id].name}, {rule.name})")
