@@ -91,7 +91,7 @@ def require(module: str, flag: str, what: str):
     except ImportError:
         if os.environ.get(flag) == "1":
             pytest.fail(f"{what} is required here ({flag}=1) but {module} is not installed")
-        pytest.skip(f"{what}: {module} is not installed (pip install -e '.[audit]')")
+        pytest.skip(f"{what}: {module} is not installed (pip install -e '.[audit]')", allow_module_level=True)
 
 
 @pytest.fixture(scope="session")
