@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional, Sequence, Union
 
-from tiergate.layout import CODEOWNERS_LOCATIONS, DATASETS, DEFAULT_CODEOWNERS, EVALS, PLATFORM_PATTERNS, TASKS, evidence_folder, task_stem
+from tiergate.layout import CODEOWNERS_LOCATIONS, DATASETS, DEFAULT_CODEOWNERS, EVALS, PLATFORM_PATTERNS, PROMPTS, TASKS, evidence_folder, task_stem, under
 from tiergate.loading import TOO_LARGE, LoadError, Tree, decode_utf8
 from tiergate.models import OWNER_PATTERN
 
@@ -419,8 +419,9 @@ def managed_block(platform_owner: str, codeowners_path: str, contracts: Iterable
                   sets: Iterable[tuple[str, str]] = (), present: Callable[[str], bool] = lambda path: True,
                   files: Callable[[str], list[str]] = lambda folder: []) -> str:
     """The block tiergate maintains: the platform areas that exist, CODEOWNERS itself and
-    ``evals/datasets/`` for the platform owner; each contract file and its evidence folder for
-    the contract's owner; an eval set used only by one owner's contracts (``sets``) for that owner.
+    the shared folders (``evals/datasets/``, ``policy/prompts/``) for the platform owner; each
+    contract file and its evidence folder for the contract's owner; an eval set or prompt file
+    used only by one owner's contracts (``sets``) for that owner.
 
     One line per file is the tightest grant, so that is the block while it stays under
     ``COMPACT_ABOVE``. Past that (tens of thousands of contracts), one line per file would pass
@@ -432,16 +433,19 @@ def managed_block(platform_owner: str, codeowners_path: str, contracts: Iterable
     contracts, sets = sorted(contracts), sorted(sets)
     head = [BEGIN] + [f"{p} {platform_owner}" for p in PLATFORM_PATTERNS if present(p.strip("/"))]
     head.append(f"/{codeowners_path} {platform_owner}")
-    datasets = [f"/{DATASETS}/ {platform_owner}"] if present(DATASETS) or sets else []
+    shared = [f"/{folder}/ {platform_owner}" for folder in SHARED_FOLDERS if present(folder) or any(under(p, folder) for p, _ in sets)]
     exact = [f"/{path} {owner}" for path, owner in sets]
     for path, owner in contracts:
         exact += [f"/{path} {owner}", f"/{evidence_folder(task_stem(path))} {owner}"]
-    lines = head + datasets + exact
+    lines = head + shared + exact
     if sum(len(line) + 1 for line in lines) > COMPACT_ABOVE:
-        lines = head + _compact(contracts, files) + datasets + _compact_sets(sets, files)
+        lines = head + _compact(contracts, files) + shared + _compact_sets(sets, files)
     return "\n".join(lines + [END]) + "\n"
 
 
+# Files contracts share (eval sets, prompt templates and rubrics): the platform's, except those that one
+# owner's contracts alone use, which go to that owner (``set_owners``).
+SHARED_FOLDERS = (DATASETS, PROMPTS)
 COMPACT_ABOVE = MAX_BYTES // 2  # leaves GitHub's other half for the lines people write by hand
 
 
@@ -456,11 +460,17 @@ def _compact(contracts: list[tuple[str, str]], files: Callable[[str], list[str]]
 
 
 def _compact_sets(sets: list[tuple[str, str]], files: Callable[[str], list[str]]) -> list[str]:
-    """Prefix patterns for eval sets straight in evals/datasets/ (deeper ones keep their own line)."""
-    direct = {path[len(DATASETS) + 1:]: owner for path, owner in sets if "/" not in path[len(DATASETS) + 1:]}
-    others = {p[len(DATASETS) + 1:] for p in files(DATASETS) if "/" not in p[len(DATASETS) + 1:]}
-    out = [f"/{DATASETS}/{name}{'' if exact else '*'} {owner}" for name, owner, exact in prefix_cover({**dict.fromkeys(others), **direct})]
-    return out + [f"/{path} {owner}" for path, owner in sets if "/" in path[len(DATASETS) + 1:]]
+    """Prefix patterns for the files straight in a shared folder (others keep their own line)."""
+    out: list[str] = []
+    for folder in SHARED_FOLDERS:
+        direct = {path[len(folder) + 1:]: owner for path, owner in sets if _child(path, folder)}
+        others = {path[len(folder) + 1:] for path in files(folder) if _child(path, folder)}
+        out += [f"/{folder}/{name}{'' if exact else '*'} {owner}" for name, owner, exact in prefix_cover({**dict.fromkeys(others), **direct})]
+    return out + [f"/{path} {owner}" for path, owner in sets if not any(_child(path, folder) for folder in SHARED_FOLDERS)]
+
+
+def _child(path: str, folder: str) -> bool:
+    return path.startswith(folder + "/") and "/" not in path[len(folder) + 1:]
 
 
 def prefix_cover(owners: dict[str, Optional[str]]) -> list[tuple[str, str, bool]]:

@@ -185,8 +185,9 @@ def codeowners_block(root: Path, policy: Policy) -> tuple[str, str]:
     target = codeowners.target(root)
     valid = policy.valid_contracts()
     owned = [(doc.path, contract.owner) for contract, doc in valid]
-    sets = codeowners.set_owners((c.slo.eval_set, c.owner) for c, _ in valid if not is_external(c.slo.eval_set)
-                                 and policy.tree.exists(c.slo.eval_set))
+    uses = [(c.slo.eval_set, c.owner) for c, _ in valid if not is_external(c.slo.eval_set)]
+    uses += [(path, c.owner) for c, _ in valid if c.prompt is not None for _, path, _ in c.prompt.files()]
+    sets = codeowners.set_owners((path, owner) for path, owner in uses if policy.tree.exists(path))
     return target, codeowners.managed_block(policy.catalog.platform_owner, target, owned, sets,
                                               present=policy.tree.exists, files=policy.tree.files)
 

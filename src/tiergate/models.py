@@ -479,6 +479,15 @@ class Prompt(Strict):
     checker: Optional[Checker] = Field(default=None, description="pass_rate: how an output passes")
     judge: Optional[Judge] = Field(default=None, description="rubric_mean: the judge model and its rubric")
 
+    def files(self) -> list[tuple[str, str, tuple[str, ...]]]:
+        """(field, path, key path in the contract) of each file this prompt names: what it asks and how it is judged.
+
+        Both decide what a cheaper tier is failed on, so prompt rules, the gate and CODEOWNERS all read this list."""
+        out = [] if self.template is None else [("template", self.template, ("prompt", "template"))]
+        if self.judge is not None:
+            out.append(("judge.rubric", self.judge.rubric, ("prompt", "judge", "rubric")))
+        return out
+
     @model_validator(mode="after")
     def _one_template(self) -> "Prompt":
         if (self.template is None) == (self.inline is None):

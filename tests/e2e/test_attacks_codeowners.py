@@ -13,6 +13,7 @@ import json
 
 import pytest
 
+from conftest import AS_OF, cli
 from tiergate.codeowners import END
 
 INTENT = "policy/tasks/intent-classification.yaml"
@@ -265,3 +266,33 @@ def test_a_second_end_marker_does_not_hide_an_attack(repo, validate):
     assert run.code == 1
     assert keyed(run) == [("TG703", "CODEOWNERS", n)]
     assert "tiergate codeowners --write" in findings(run)[0]["message"]
+
+
+def _prompt_from_file(repo) -> int:
+    """The intent contract asks through a template in policy/prompts/; returns the template line."""
+    repo.write("policy/prompts/intent.txt", "Classify the message into billing, bug, howto or account.\nMessage: {input}\n")
+    text = repo.read(INTENT).replace('  inline: "Classify the message into billing, bug, howto or account.\\nMessage: {input}"\n',
+                                     "  template: policy/prompts/intent.txt\n")
+    repo.write(INTENT, text)
+    return next(n for n, line in enumerate(text.splitlines(), 1) if line.startswith("  template:"))
+
+
+def test_a_prompt_file_given_to_someone_else_is_refused(repo, capsys):
+    """The prompt decides what a cheaper tier is failed on: whoever may edit it can make that tier fail.
+    A line after the block that hands policy/prompts/ to another team takes it from the contract's owner."""
+    line = _prompt_from_file(repo)
+    assert cli(capsys, "codeowners", "--write", "--repo", str(repo.root)).code == 0
+    [taken] = append(repo, "/policy/prompts/ @acme/growth")
+    run = cli(capsys, "validate", "--repo", str(repo.root), "--format", "json", "--as-of", AS_OF)
+    found = [f for f in findings(run) if f["rule"] == "TG706"]
+    assert run.code == 1 and [(f["file"], f["line"]) for f in found] == [(INTENT, line)]
+    assert f"CODEOWNERS:{taken}" in found[0]["message"] or f"line {taken}" in found[0]["message"]
+
+
+def test_the_twin_the_block_gives_a_prompt_file_to_its_contracts_owner(repo, capsys):
+    _prompt_from_file(repo)
+    assert cli(capsys, "codeowners", "--write", "--repo", str(repo.root)).code == 0
+    text = repo.read("CODEOWNERS")
+    assert f"/policy/prompts/ {PLATFORM}\n" in text and f"/policy/prompts/intent.txt {SUPPORT}\n" in text
+    run = cli(capsys, "validate", "--repo", str(repo.root), "--format", "json", "--as-of", AS_OF)
+    assert run.code == 0, findings(run)

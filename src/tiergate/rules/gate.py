@@ -121,8 +121,8 @@ def _prompt_moved(change: Change, base: Contract, head: Contract) -> str:
     files edited) in the same change as a raise could be written to make the cheaper tier fail."""
     if base.prompt != head.prompt:
         return "prompt block " + ("added" if base.prompt is None else "removed" if head.prompt is None else "changed")
-    files = [] if head.prompt is None else [head.prompt.template] + ([head.prompt.judge.rubric] if head.prompt.judge else [])
-    edited = next((f for f in files if f is not None and change.changed(f)), None)
+    files = [] if head.prompt is None else [path for _, path, _ in head.prompt.files()]
+    edited = next((f for f in files if change.changed(f)), None)
     return f"prompt file {edited} edited" if edited else ""
 
 

@@ -15,7 +15,7 @@ from tiergate.codeowners import Entry, Owners
 from tiergate.loading import Document
 from tiergate.models import Contract, is_external
 from tiergate.findings import Finding, Rule, finding
-from tiergate.layout import DATASETS, DEFAULT_CODEOWNERS, PLATFORM_PATTERNS, PLATFORM_PROBES, evidence_folder, under
+from tiergate.layout import DATASETS, DEFAULT_CODEOWNERS, PROMPTS, PLATFORM_PATTERNS, PLATFORM_PROBES, evidence_folder, under
 from tiergate.rules.context import Context
 
 CODEOWNERS_MISSING = Rule("TG701", "codeowners-missing", "error", "No CODEOWNERS file in .github/, the root or docs/.")
@@ -26,7 +26,9 @@ PLATFORM_OWNER = Rule("TG703", "platform-owner", "error",
 CODEOWNERS_SYNTAX = Rule("TG704", "codeowners-syntax", "error", "A CODEOWNERS line uses syntax GitHub ignores or rejects.")
 EVAL_SET_OWNER = Rule("TG705", "eval-set-owner", "error",
                       "CODEOWNERS gives a contract's in-repo eval set to someone other than the contract's owner or the platform owner.")
-RULES = (CODEOWNERS_MISSING, CONTRACT_OWNER, PLATFORM_OWNER, CODEOWNERS_SYNTAX, EVAL_SET_OWNER)
+PROMPT_OWNER = Rule("TG706", "prompt-owner", "error",
+                    "CODEOWNERS gives a contract's prompt template or judge rubric to someone other than the contract's owner or the platform owner.")
+RULES = (CODEOWNERS_MISSING, CONTRACT_OWNER, PLATFORM_OWNER, CODEOWNERS_SYNTAX, EVAL_SET_OWNER, PROMPT_OWNER)
 
 WRITE = "run `tiergate codeowners --write`"
 
@@ -67,15 +69,24 @@ def check(ctx: Context) -> Iterator[Finding]:
 
 
 def _eval_set(path: str, owners: Owners, contract: Contract, doc: Document, platform: str) -> Iterator[Finding]:
-    """An in-repo eval set decides what every run scores: it belongs to the contract's owner or the platform."""
+    """An in-repo eval set decides what every run scores; a prompt file what every run is asked and how it
+    is judged: each belongs to the contract's owner or the platform, never to whoever else edits it."""
     target = contract.slo.eval_set
-    if is_external(target) or not under(target, DATASETS):
-        return
+    if not is_external(target) and under(target, DATASETS):
+        yield from _scoring_file(EVAL_SET_OWNER, path, owners, contract, platform, target, f"the eval set {target}",
+                                 doc.path, doc.line("slo", "eval_set"))
+    for what, ref, where in contract.prompt.files() if contract.prompt is not None else []:
+        if under(ref, PROMPTS):
+            yield from _scoring_file(PROMPT_OWNER, path, owners, contract, platform, ref, f"the prompt {what} {ref}", doc.path,
+                                     doc.line(*where))
+
+
+def _scoring_file(rule: Rule, path: str, owners: Owners, contract: Contract, platform: str, target: str, named: str,
+                  file: str, line: int) -> Iterator[Finding]:
     mine, theirs = owners.takers(target, contract.owner), owners.takers(target, platform)
     if mine and theirs:
         entry, partial = mine[0]
-        yield finding(EVAL_SET_OWNER, doc.path, doc.line("slo", "eval_set"),
-                      _message(path, owners, target, f"the eval set {target}", contract.owner, entry, partial)
+        yield finding(rule, file, line, _message(path, owners, target, named, contract.owner, entry, partial)
                       + ("" if contract.owner == platform else f" (or to the platform owner {platform})"))
 
 

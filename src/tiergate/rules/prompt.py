@@ -27,11 +27,8 @@ def check(ctx: Context) -> Iterator[Finding]:
         prompt = contract.prompt
         if prompt is None:
             continue
-        files = [("template", prompt.template, ("prompt", "template"))]
-        if prompt.judge is not None:
-            files.append(("judge.rubric", prompt.judge.rubric, ("prompt", "judge", "rubric")))
-        for what, ref, where in files:
-            problem = None if ref is None else file_problem(ctx.policy.tree, ref, f"prompt.{what}")
+        for what, ref, where in prompt.files():
+            problem = file_problem(ctx.policy.tree, ref, f"prompt.{what}")
             if problem is not None:
                 yield finding(PROMPT_FILE, doc.path, doc.line(*where), problem)
         problem = judge_problem(catalog, contract) if catalog is not None else None
