@@ -92,3 +92,15 @@ def test_an_eval_set_row_without_an_id_is_reported_at_its_line(repo, capsys):
     run = cli(capsys, "validate", "--repo", str(repo.root), "--format", "json", "--as-of", AS_OF)
     found = [f for f in json.loads(run.out)["findings"] if f["rule"] == "TG316"]
     assert found and all(f"{path}:43: eval set line needs an 'id'" in f["message"] for f in found)
+
+
+def test_a_clean_repository_never_parses_a_file_twice_for_line_marks(repo, capsys, monkeypatch):
+    """Line marks cost a second, slower parse: only a file with a finding may need them. A rule that
+    asks a document for a line before it knows it has a finding costs every contract that parse."""
+    import tiergate.loading as loading
+
+    marked: list[str] = []
+    real = loading._marked
+    monkeypatch.setattr(loading, "_marked", lambda text: marked.append(text[:40]) or real(text))
+    run = cli(capsys, "validate", "--repo", str(repo.root), "--as-of", AS_OF)
+    assert run.code == 0 and marked == []

@@ -61,18 +61,18 @@ class Dataset:
     of its id, and a slot (a 36-bit fingerprint of its expected value above its 24-bit position
     in the file). That answers membership, agreement and "which rows were seen" (a bitmap over
     positions) for a million-line set in 16 MB, where a dict of the same would take 100 MB.
-    A set of up to ``INDEXED_ROWS`` rows (nearly all of them) also gets a dict of the same pairs,
-    because a lookup there costs a tenth of a binary search and its memory is small. Hashes are
+    A set of up to ``INDEXED_ROWS`` rows (nearly all of them) keeps the same pairs in a dict
+    instead, because a lookup there costs a tenth of a binary search and its memory is small. Hashes are
     per process and randomly keyed, so nobody can aim a collision; the ids are read again only
     to name missing ones.
     """
 
     path: str
     sha256: str
-    keys: array  # hash(id), ascending when there is no index (file order otherwise)
+    keys: array  # hash(id), ascending (empty when the index holds the pairs)
     slots: array  # fingerprint << POSITION_BITS | row, parallel to keys
     crlf: bool = False  # holds CRLF line endings (a checkout that converted them, most likely)
-    index: Optional[dict[int, int]] = None  # hash(id) -> slot, for a set of up to INDEXED_ROWS rows
+    index: Optional[dict[int, int]] = None  # hash(id) -> slot, instead of the arrays for a set of up to INDEXED_ROWS rows
 
     def slot(self, key: str) -> Optional[int]:
         """The slot of the row whose id is ``key``, or None when the set has no such id."""
@@ -88,13 +88,13 @@ class Dataset:
 
     @property
     def size(self) -> int:
-        return len(self.keys)
+        return len(self.index) if self.index is not None else len(self.keys)
 
 
 POSITION_BITS = 24  # 16.7 million rows: past what the 64 MiB size cap lets a set hold
 POSITION_MASK = (1 << POSITION_BITS) - 1
 FINGERPRINT_MASK = (1 << 36) - 1  # with the position, 60 bits: fits a signed machine word
-INDEXED_ROWS = 100_000  # up to here a set also gets a dict (about 10 MB at the most): lookups at dict speed
+INDEXED_ROWS = 100_000  # up to here a set is a dict (about 10 MB at the most): lookups at dict speed
 KEY_OFFSET = 1 << 63  # hash() is a signed 64-bit value
 WORD_MASK = (1 << 64) - 1
 
@@ -302,7 +302,9 @@ class EvidenceStore:
             if repeat is not None:
                 row = self._line_of_row(path, repeat)
                 raise LoadError(RECORDS_INVALID, f"eval set repeats id '{self._id_at(path, repeat)}'", row)
-        return Dataset(path, hasher.hexdigest(), keys, slots, crlf, index)
+        if index is not None:  # the dict says it all: the arrays would only double the memory
+            return Dataset(path, hasher.hexdigest(), array("q"), array("q"), crlf, index)
+        return Dataset(path, hasher.hexdigest(), keys, slots, crlf)
 
     def _rows(self, path: str) -> Iterator[tuple[int, dict[str, Any]]]:
         """(line number, row) for every row of a set, streamed: for the rare message that names one."""

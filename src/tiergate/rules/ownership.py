@@ -74,19 +74,19 @@ def _eval_set(path: str, owners: Owners, contract: Contract, doc: Document, plat
     target = contract.slo.eval_set
     if not is_external(target) and under(target, DATASETS):
         yield from _scoring_file(EVAL_SET_OWNER, path, owners, contract, platform, target, f"the eval set {target}",
-                                 doc.path, doc.line("slo", "eval_set"))
+                                 doc, ("slo", "eval_set"))
     for what, ref, where in contract.prompt.files() if contract.prompt is not None else []:
         if under(ref, PROMPTS):
-            yield from _scoring_file(PROMPT_OWNER, path, owners, contract, platform, ref, f"the prompt {what} {ref}", doc.path,
-                                     doc.line(*where))
+            yield from _scoring_file(PROMPT_OWNER, path, owners, contract, platform, ref, f"the prompt {what} {ref}", doc, where)
 
 
 def _scoring_file(rule: Rule, path: str, owners: Owners, contract: Contract, platform: str, target: str, named: str,
-                  file: str, line: int) -> Iterator[Finding]:
+                  doc: Document, where: tuple[str, ...]) -> Iterator[Finding]:
+    """Line marks are built only for a finding: asking a document for a line parses it again with marks."""
     mine, theirs = owners.takers(target, contract.owner), owners.takers(target, platform)
     if mine and theirs:
         entry, partial = mine[0]
-        yield finding(rule, file, line, _message(path, owners, target, named, contract.owner, entry, partial)
+        yield finding(rule, doc.path, doc.line(*where), _message(path, owners, target, named, contract.owner, entry, partial)
                       + ("" if contract.owner == platform else f" (or to the platform owner {platform})"))
 
 
