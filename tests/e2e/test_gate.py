@@ -220,3 +220,19 @@ def test_shallow_clone_fails_closed(gitrepo, capsys, tmp_path):
     subprocess.run(["git", "checkout", "-q", "feature"], cwd=clone, check=True, timeout=60)
     run = cli(capsys, "check", "--base", "origin/main", "--repo", str(clone), "--as-of", AS_OF)
     assert run.code == 2 and "shallow clone" in run.err and "fetch-depth: 0" in run.err
+
+
+@pytest.mark.parametrize("path", ["action.yml", "pyproject.toml"])
+def test_a_change_to_the_action_or_the_package_it_installs_is_a_gate_change(gitrepo, capsys, path):
+    """The gate is the base commit's action.yml, which installs the package pyproject.toml defines: an edit to either
+    (say, to install the pull request's checkout) is the gate's own code and needs the platform owner."""
+    gitrepo.write(path, "# edited\n")
+    gitrepo.write("docs/notes.md", "an ordinary file beside it\n")
+    findings = [f for f in json.loads(check(capsys, gitrepo).out)["findings"] if f["rule"] == "TG808"]
+    assert [(f["file"], "must review" in f["message"]) for f in findings] == [(path, True)]
+
+
+def test_an_ordinary_root_file_is_not_a_gate_change(gitrepo, capsys):
+    gitrepo.write("docs/notes.md", "an ordinary file\n")
+    gitrepo.write("action.yml.txt", "not the action\n")
+    assert "TG808" not in rules(check(capsys, gitrepo))

@@ -30,7 +30,7 @@ EVIDENCE_REWRITTEN = Rule("TG806", "evidence-rewritten", "error",
 CATALOG_CHANGE = Rule("TG807", "catalog-change", "warning",
                       "A model moved to a lower tier, a price band rose, or a tier was removed; lists the affected tasks.")
 GATE_CHANGE = Rule("TG808", "gate-change", "warning",
-                   "The change touches src/, .github/, schemas/, CODEOWNERS or the catalog: the platform owner must review.")
+                   "The change touches src/, .github/, schemas/, action.yml, pyproject.toml, CODEOWNERS or the catalog: the platform owner must review.")
 CONTRACT_DELETED = Rule("TG809", "contract-deleted", "warning",
                         "A contract file was deleted or renamed away: its task loses its contract; its owner must approve.")
 OWNER_CHANGED = Rule("TG810", "owner-changed", "warning",
@@ -195,7 +195,7 @@ def _append_only(change: Change) -> Iterator[Finding]:
 
 
 def _gate_changes(change: Change) -> Iterator[Finding]:
-    """One finding per gate area touched (src/, .github/, CODEOWNERS, the catalog)."""
+    """One finding per gate area touched (``layout.gate_area``)."""
     areas: dict[str, list[str]] = {}
     for path in change.paths:
         for name in {path.path, path.old_path or path.path}:
