@@ -13,7 +13,9 @@ It also holds the two judgements the gate makes about money, so they are written
   over the tasks that got dearer, so a decrease elsewhere cannot offset them and many small
   increases add up; both direct and all-in count, so a cut in an estimated term (trust damage)
   cannot hide a dearer model; and a task whose tier, ceiling or prices rose while its own
-  assumptions (volume, tokens, rates) were cut is judged at the base assumptions too.
+  assumptions (volume, tokens, rates) were cut is judged at the base assumptions too; and a task
+  whose tier or ceiling rose is judged at the base catalog's prices too, so a price cut written
+  into the same change (the pull request controls the head catalog) cannot shrink the increase.
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ class TaskDiff:
     repriced: tuple[str, ...] = ()  # catalog tiers in its chain whose models or prices changed
     at_base_assumptions: Optional[Money] = None  # the head's tiers and prices with the base's cost block, when both moved
     assumptions_cut: tuple[str, ...] = ()  # what of its own cost block fell while its tier, ceiling or prices rose
+    at_base_prices: Optional[Money] = None  # the head's contract priced by the base catalog, when its tier or ceiling rose
 
     @property
     def diff(self) -> Money:
@@ -76,12 +79,23 @@ class TaskDiff:
 
     @property
     def raised(self) -> Money:
-        """The increase the guard judges: the larger of the change as made and the change at the base assumptions."""
+        """The increase the guard judges: the largest of the change as made, at the base assumptions and at the base prices."""
         rise = self.diff.rise()
-        if self.at_base_assumptions is None:
-            return rise
-        other = (self.at_base_assumptions - (self.past.money if self.past else Money())).rise()
-        return Money(max(rise.direct, other.direct), max(rise.all_in, other.all_in))
+        was = self.past.money if self.past else Money()
+        for other in (self.at_base_assumptions, self.at_base_prices):
+            if other is not None:
+                more = (other - was).rise()
+                rise = Money(max(rise.direct, more.direct), max(rise.all_in, more.all_in))
+        return rise
+
+    def judged_at(self) -> str:
+        """What the guard's figure rests on, when it is not the change as made: "", "assumptions" or "prices"."""
+        rise, was = self.diff.rise(), self.past.money if self.past else Money()
+        if self.raised == rise:
+            return ""
+        matches = [name for name, other in (("assumptions", self.at_base_assumptions), ("prices", self.at_base_prices))
+                   if other is not None and (other - was).rise() == self.raised]
+        return matches[0] if matches else "assumptions and prices"
 
 
 @dataclass(frozen=True)
@@ -204,12 +218,17 @@ def _per_call(term: Optional[HumanReview | TrustDamage]) -> Decimal:
     return dec(term.failure_rate) * dec(term.loss_per_failure)
 
 
-def _raised(head_catalog: Catalog, base: Contract, head: Contract, repriced: tuple[str, ...]) -> bool:
-    """Did the tier or ceiling rise (ranked in the head catalog), or a tier of the chain change its prices?"""
+def _rose(head_catalog: Catalog, base: Contract, head: Contract) -> bool:
+    """Did the contract's tier or ceiling rise (both ranked in the head catalog; a tier it lacks ranks lowest)?"""
     def rank(tier: str) -> int:
         found = head_catalog.rank(tier)
         return -1 if found is None else found
-    return rank(head.tier) > rank(base.tier) or rank(head.ceiling) > rank(base.ceiling) or bool(repriced)
+    return rank(head.tier) > rank(base.tier) or rank(head.ceiling) > rank(base.ceiling)
+
+
+def _raised(head_catalog: Catalog, base: Contract, head: Contract, repriced: tuple[str, ...]) -> bool:
+    """Did the tier or ceiling rise, or a tier of the chain change its prices?"""
+    return _rose(head_catalog, base, head) or bool(repriced)
 
 
 def task_diff(base_catalog: Catalog, head_catalog: Catalog, file: str, base: Optional[Contract], head: Optional[Contract],
@@ -226,13 +245,14 @@ def task_diff(base_catalog: Catalog, head_catalog: Catalog, file: str, base: Opt
     if future is None:
         return TaskDiff(contract.task, file, contract.owner, past, None, ("contract removed" if head is None else "cannot be priced on the head",))
     assert base is not None and head is not None
-    reasons, at_base, cut = _moved(base_catalog, head_catalog, base, head, repriced)
-    return TaskDiff(contract.task, file, contract.owner, past, future, reasons, repriced, at_base, cut)
+    reasons, at_base, cut, at_prices = _moved(base_catalog, head_catalog, base, head, repriced)
+    return TaskDiff(contract.task, file, contract.owner, past, future, reasons, repriced, at_base, cut, at_prices)
 
 
 def _moved(base_catalog: Catalog, head_catalog: Catalog, base: Contract, head: Contract,
-           repriced: tuple[str, ...]) -> tuple[tuple[str, ...], Optional[Money], tuple[str, ...]]:
-    """Why a priced task's month moved; its month at the base assumptions and the assumptions cut, when it also got dearer."""
+           repriced: tuple[str, ...]) -> tuple[tuple[str, ...], Optional[Money], tuple[str, ...], Optional[Money]]:
+    """Why a priced task's month moved; its month at the base assumptions and the assumptions cut, when it also got dearer;
+    its month at the base prices, when its tier or ceiling rose."""
     reasons = [f"tier {base.tier} -> {head.tier}"] if base.tier != head.tier else []
     reasons += [f"ceiling {base.ceiling} -> {head.ceiling}"] if base.ceiling != head.ceiling else []
     reasons += [f"{tier} repriced" for tier in repriced]
@@ -241,10 +261,20 @@ def _moved(base_catalog: Catalog, head_catalog: Catalog, base: Contract, head: C
         reasons.append(f"chain {' > '.join(before)} -> {' > '.join(after)}")  # a tier added or removed in between
     changed, cut = _assumptions(base, head)
     reasons += changed
+    at_prices = _at_base_prices(base_catalog, head_catalog, base, head)
     if not (_raised(head_catalog, base, head, repriced) or len(after) > len(before)) or not changed:
-        return tuple(reasons) or ("cost model inputs changed",), None, ()
+        return tuple(reasons) or ("cost model inputs changed",), None, (), at_prices
     at_base = spend(head_catalog, head.model_copy(update={"cost": base.cost}))
-    return tuple(reasons), None if at_base is None else at_base.money, tuple(cut)
+    return tuple(reasons), None if at_base is None else at_base.money, tuple(cut), at_prices
+
+
+def _at_base_prices(base_catalog: Catalog, head_catalog: Catalog, base: Contract, head: Contract) -> Optional[Money]:
+    """A contract whose tier or ceiling rose, priced by the base catalog (at its own and at the base assumptions, the
+    dearer): None when it did not rise or the base catalog cannot price it (a tier the change adds)."""
+    if not _rose(head_catalog, base, head):
+        return None
+    sides = [s.money for c in (head, head.model_copy(update={"cost": base.cost})) if (s := spend(base_catalog, c)) is not None]
+    return None if not sides else Money(max(m.direct for m in sides), max(m.all_in for m in sides))
 
 
 def approver(base_catalog: Catalog) -> str:

@@ -130,6 +130,7 @@ def _breach(rule: Rule, breach: Breach, docs: dict[str, Document], approver: str
                        f"{listing(sorted(breach.tasks, key=lambda t: -t.raised.all_in), raised=True)}; {action}")
     task = breach.tasks[0]
     doc = docs.get(task.file)
-    judged = " (judged at the base branch's assumptions)" if task.raised != task.diff.rise() else ""
+    basis = task.judged_at()
+    judged = f" (judged at the base branch's {basis})" if basis else ""
     return finding(rule, task.file, doc.line("tier") if doc else 0,
                    f"task '{task.task}' rises by {amounts}{judged}: {over} (cost guard in {CATALOG}); {action}")
