@@ -141,7 +141,9 @@ def spend(catalog: Catalog, contract: Contract) -> Optional[Spend]:
     return Spend(contract.tier, contract.ceiling, volume, Money(terms.direct * volume, terms.all_in * volume))
 
 
-def _chain(catalog: Catalog, contract: Contract) -> list[str]:
+def chain(catalog: Catalog, contract: Contract) -> list[str]:
+    """The tier ids a contract's calls may use, its tier up to its ceiling; [] when the catalog lacks either
+    (the one answer to "which tasks use this tier", for the cost diff and the catalog rules alike)."""
     ranks = chain_ranks(catalog, contract)
     return [] if ranks is None else [t.id for t in catalog.tiers[ranks[0] : ranks[1] + 1]]
 
@@ -239,7 +241,7 @@ def task_diff(base_catalog: Catalog, head_catalog: Catalog, file: str, base: Opt
     contract = head or base
     if contract is None or (past is None and future is None) or (past is not None and past == future):
         return None
-    repriced = tuple(t for t in (_chain(head_catalog, head) if head else []) if t in repriced_tiers)
+    repriced = tuple(t for t in (chain(head_catalog, head) if head else []) if t in repriced_tiers)
     if past is None:
         return TaskDiff(contract.task, file, contract.owner, None, future, ("new task" if base is None else "was not priced on the base branch",))
     if future is None:
@@ -256,7 +258,7 @@ def _moved(base_catalog: Catalog, head_catalog: Catalog, base: Contract, head: C
     reasons = [f"tier {base.tier} -> {head.tier}"] if base.tier != head.tier else []
     reasons += [f"ceiling {base.ceiling} -> {head.ceiling}"] if base.ceiling != head.ceiling else []
     reasons += [f"{tier} repriced" for tier in repriced]
-    before, after = _chain(base_catalog, base), _chain(head_catalog, head)
+    before, after = chain(base_catalog, base), chain(head_catalog, head)
     if before != after and base.tier == head.tier and base.ceiling == head.ceiling:
         reasons.append(f"chain {' > '.join(before)} -> {' > '.join(after)}")  # a tier added or removed in between
     changed, cut = _assumptions(base, head)

@@ -236,3 +236,13 @@ def test_an_ordinary_root_file_is_not_a_gate_change(gitrepo, capsys):
     gitrepo.write("docs/notes.md", "an ordinary file\n")
     gitrepo.write("action.yml.txt", "not the action\n")
     assert "TG808" not in rules(check(capsys, gitrepo))
+
+
+def test_a_raised_price_band_lists_exactly_the_tasks_whose_chain_uses_the_tier(gitrepo, capsys):
+    gitrepo.replace("policy/tiers.yaml", "price_band: {max_input_per_mtok: 3.00, max_output_per_mtok: 15.00}",
+                    "price_band: {max_input_per_mtok: 4.00, max_output_per_mtok: 15.00}")
+    [band] = [f for f in json.loads(check(capsys, gitrepo).out)["findings"] if f["rule"] == "TG807" and "price band" in f["message"]]
+    listed = band["message"].split("affected tasks: ")[1].split(", ")
+    # mid itself, lite up to mid, mid up to frontier; never lite-only or frontier-only tasks
+    assert listed == ["code-generation", "entity-extraction", "intent-classification", "pii-redaction", "rag-answer",
+                      "support-reply-draft", "ticket-routing"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from tiergate.costdiff import chain
 from tiergate.evidence.judge import INCONCLUSIVE, Claim, judge, valid
 from tiergate.findings import Finding, Rule, finding
 from tiergate.layout import CATALOG, gate_area, is_evidence
@@ -208,8 +209,7 @@ def _gate_changes(change: Change) -> Iterator[Finding]:
 
 
 def _users(contracts: list[Contract], catalog: Catalog, tier_id: str) -> str:
-    names = sorted(c.task for c in contracts
-                   if tier_id in [t.id for t in catalog.tiers[catalog.rank(c.tier) or 0 : (catalog.rank(c.ceiling) or 0) + 1]])
+    names = sorted(c.task for c in contracts if tier_id in chain(catalog, c))
     return ", ".join(names) or "none"
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Iterator, Optional
 
 from tiergate.cost import ZERO, monthly, signed
-from tiergate.costdiff import Breach, CostDiff, Revision, TaskDiff, guard
+from tiergate.costdiff import Breach, CostDiff, Revision, TaskDiff, chain, guard
 from tiergate.findings import Finding, Rule, finding
 from tiergate.layout import CATALOG
 from tiergate.loading import Document
@@ -70,13 +70,7 @@ def _users(change: Change, diff: CostDiff, tier: str) -> str:
     """Every task whose chain uses ``tier`` (loaded: a catalog change loads every contract), with its change."""
     catalog = change.head.policy.catalog
     moved = {t.task: t for t in diff.users(tier)}
-    using = []
-    if catalog is not None:
-        for contract, _ in change.head.policy.valid_contracts():
-            rank, ceiling = catalog.rank(contract.tier), catalog.rank(contract.ceiling)
-            index = catalog.rank(tier)
-            if rank is not None and ceiling is not None and index is not None and rank <= index <= ceiling:
-                using.append(contract.task)
+    using = [] if catalog is None else [c.task for c, _ in change.head.policy.valid_contracts() if tier in chain(catalog, c)]
     if not using:
         return "no task uses it"
     still = sorted(set(using) - set(moved))
