@@ -296,3 +296,34 @@ def test_the_twin_the_block_gives_a_prompt_file_to_its_contracts_owner(repo, cap
     assert f"/policy/prompts/ {PLATFORM}\n" in text and f"/policy/prompts/intent.txt {SUPPORT}\n" in text
     run = cli(capsys, "validate", "--repo", str(repo.root), "--format", "json", "--as-of", AS_OF)
     assert run.code == 0, findings(run)
+
+
+# --- a file name that is a pattern ------------------------------------------------------------
+
+TICKET = "policy/tasks/ticket-routing.yaml"
+TICKET_SET = "evals/datasets/ticket-routing.jsonl"
+
+
+def _name_the_set(repo, name: str) -> None:
+    """ticket-routing (owned by @acme/eng-productivity) names its eval set ``name``, a copy of its own set."""
+    repo.write(name, repo.read(TICKET_SET))
+    repo.replace(TICKET, f"eval_set: {TICKET_SET}", f'eval_set: "{name}"')
+
+
+@pytest.mark.parametrize("name", ["evals/datasets/*.jsonl", "evals/datasets/?icket-routing.jsonl", "evals/datasets/a b.jsonl",
+                                  "evals/datasets/x#y.jsonl", "evals/datasets/[t]icket-routing.jsonl"])
+def test_an_eval_set_named_like_a_pattern_gets_no_line_of_its_own(repo, capsys, name):
+    """A line `/evals/datasets/*.jsonl @team`, after the folder's platform line, would hand every shared and every new
+    eval set to that team; the set stays with the platform (the folder's line)."""
+    _name_the_set(repo, name)
+    done = cli(capsys, "codeowners", "--repo", str(repo.root))
+    assert done.code == 0, done.err
+    block = done.out.splitlines()
+    assert f"/{name} @acme/eng-productivity" not in block and not any(line.startswith(f"/{name.split(' ')[0]}") for line in block)
+    assert f"/evals/datasets/ {PLATFORM}" in block
+
+
+def test_an_eval_set_with_an_ordinary_name_goes_to_its_owner(repo, capsys):
+    _name_the_set(repo, "evals/datasets/ticket-routing-v2.jsonl")
+    done = cli(capsys, "codeowners", "--repo", str(repo.root))
+    assert "/evals/datasets/ticket-routing-v2.jsonl @acme/eng-productivity" in done.out.splitlines()
