@@ -34,6 +34,13 @@ PLATFORM_PATTERNS = ("/policy/tiers.yaml", "/.github/", "/src/", f"/{SCHEMAS}/",
 PLATFORM_PROBES = (CATALOG, ".github/workflows/policy-gate.yml", "src/tiergate/__init__.py", f"{SCHEMAS}/contract.schema.json", *GATE_FILES)
 
 
+def canonical(path: str) -> str:
+    """A relative path spelt the one way git spells it: no ``.`` segments, no empty ones (``a/./b``, ``a//b`` are ``a/b``).
+
+    A contract names its files as it likes; a comparison with the paths git reports must not depend on the spelling."""
+    return "/".join(part for part in PurePosixPath(path).parts if part != ".")
+
+
 def under(path: str, folder: str) -> bool:
     return path.startswith(folder.rstrip("/") + "/")
 

@@ -246,3 +246,23 @@ def test_a_raised_price_band_lists_exactly_the_tasks_whose_chain_uses_the_tier(g
     # mid itself, lite up to mid, mid up to frontier; never lite-only or frontier-only tasks
     assert listed == ["code-generation", "entity-extraction", "intent-classification", "pii-redaction", "rag-answer",
                       "support-reply-draft", "ticket-routing"]
+
+
+def _prompt_file(repo, ref):
+    """intent-classification's prompt read from policy/prompts/intent.txt, named ``ref`` in the contract."""
+    repo.write("policy/prompts/intent.txt", "Classify the message into billing, bug, howto or account.\nMessage: {input}\n")
+    text = repo.read(INTENT).split("\nprompt:")[0]
+    repo.write(INTENT, text + f"\nprompt:\n  template: {json.dumps(ref)}\n  parse: {{strip: true, casefold: true}}\n")
+
+
+@pytest.mark.parametrize("ref", ["policy/prompts/intent.txt", "policy/prompts/./intent.txt", "policy/prompts//intent.txt",
+                                 "./policy/prompts/intent.txt"])
+def test_a_prompt_file_edited_with_a_raise_is_caught_however_the_contract_spells_its_path(repo, capsys, ref):
+    """The contract names its template as it likes; git names the edited file one way: the edit must be seen either way."""
+    _prompt_file(repo, ref)
+    gitrepo = init(repo.root)
+    assert "TG320" not in rules(check(capsys, gitrepo)) or ref.startswith("./")
+    gitrepo.replace("policy/prompts/intent.txt", "Classify the message", "Answer wrongly to the message")
+    gitrepo.replace(INTENT, "tier: lite", "tier: mid")
+    found = rules(check(capsys, gitrepo))
+    assert "TG804" in found or (ref.startswith("./") and "TG320" in found), found  # a leading ./ is refused outright
