@@ -327,3 +327,27 @@ def test_an_eval_set_with_an_ordinary_name_goes_to_its_owner(repo, capsys):
     _name_the_set(repo, "evals/datasets/ticket-routing-v2.jsonl")
     done = cli(capsys, "codeowners", "--repo", str(repo.root))
     assert "/evals/datasets/ticket-routing-v2.jsonl @acme/eng-productivity" in done.out.splitlines()
+
+
+def _share_prompt(repo, spelling_a: str, spelling_b: str) -> None:
+    """intent-classification (@acme/support-ml) and ticket-routing (@acme/eng-productivity) both use one prompt file."""
+    repo.write("policy/prompts/shared.txt", "Classify the message.\nMessage: {input}\n")
+    for contract, ref in ((INTENT, spelling_a), (TICKET, spelling_b)):
+        text = repo.read(contract).split("\nprompt:")[0].rstrip("\n")
+        repo.write(contract, text + f"\nprompt:\n  template: {json.dumps(ref)}\n  parse: {{strip: true, casefold: true}}\n")
+
+
+@pytest.mark.parametrize("spelling", ["policy/prompts/./shared.txt", "policy/prompts//shared.txt"])
+def test_a_shared_prompt_spelt_two_ways_stays_the_platforms(repo, capsys, spelling):
+    """Two spellings of one file are one file: used by two owners, it is the platform's, not the second spelling's owner's."""
+    _share_prompt(repo, spelling, "policy/prompts/shared.txt")
+    block = cli(capsys, "codeowners", "--repo", str(repo.root)).out.splitlines()
+    assert not [line for line in block if "shared.txt" in line], block
+    assert f"/policy/prompts/ {PLATFORM}" in block
+
+
+def test_a_prompt_one_owner_uses_goes_to_that_owner(repo, capsys):
+    _share_prompt(repo, "policy/prompts/./shared.txt", "policy/prompts/./shared.txt")
+    repo.replace(TICKET, '"@acme/eng-productivity"', '"@acme/support-ml"')
+    block = cli(capsys, "codeowners", "--repo", str(repo.root)).out.splitlines()
+    assert f"/policy/prompts/shared.txt {SUPPORT}" in block
