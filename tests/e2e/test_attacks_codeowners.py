@@ -307,11 +307,12 @@ TICKET_SET = "evals/datasets/ticket-routing.jsonl"
 def _name_the_set(repo, name: str) -> None:
     """ticket-routing (owned by @acme/eng-productivity) names its eval set ``name``, a copy of its own set."""
     repo.write(name, repo.read(TICKET_SET))
-    repo.replace(TICKET, f"eval_set: {TICKET_SET}", f'eval_set: "{name}"')
+    repo.replace(TICKET, f"eval_set: {TICKET_SET}", f"eval_set: {json.dumps(name)}")
 
 
 @pytest.mark.parametrize("name", ["evals/datasets/*.jsonl", "evals/datasets/?icket-routing.jsonl", "evals/datasets/a b.jsonl",
-                                  "evals/datasets/x#y.jsonl", "evals/datasets/[t]icket-routing.jsonl"])
+                                  "evals/datasets/x#y.jsonl", "evals/datasets/[t]icket-routing.jsonl",
+                                  "evals/datasets/x.jsonl\n/src/ @acme/mallory"])
 def test_an_eval_set_named_like_a_pattern_gets_no_line_of_its_own(repo, capsys, name):
     """A line `/evals/datasets/*.jsonl @team`, after the folder's platform line, would hand every shared and every new
     eval set to that team; the set stays with the platform (the folder's line)."""
@@ -320,7 +321,7 @@ def test_an_eval_set_named_like_a_pattern_gets_no_line_of_its_own(repo, capsys, 
     assert done.code == 0, done.err
     block = done.out.splitlines()
     assert f"/{name} @acme/eng-productivity" not in block and not any(line.startswith(f"/{name.split(' ')[0]}") for line in block)
-    assert f"/evals/datasets/ {PLATFORM}" in block
+    assert f"/evals/datasets/ {PLATFORM}" in block and not any("mallory" in line for line in block)
 
 
 def test_an_eval_set_with_an_ordinary_name_goes_to_its_owner(repo, capsys):
