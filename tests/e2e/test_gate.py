@@ -266,3 +266,27 @@ def test_a_prompt_file_edited_with_a_raise_is_caught_however_the_contract_spells
     gitrepo.replace(INTENT, "tier: lite", "tier: mid")
     found = rules(check(capsys, gitrepo))
     assert "TG804" in found or (ref.startswith("./") and "TG320" in found), found  # a leading ./ is refused outright
+
+
+CACHE_LOG = ".tiergate/cache/openai-gpt-5-nano.jsonl"
+
+
+@pytest.fixture
+def ignoring(repo):
+    """The repository as `tiergate init` makes it: /.tiergate/ in .gitignore."""
+    repo.write(".gitignore", "/.tiergate/\n")
+    return init(repo.root)
+
+
+def test_a_committed_response_cache_is_refused(ignoring, capsys):
+    """Cache lines are keyed by what anyone can hash: committed, they would answer a reviewer's eval run of the branch."""
+    ignoring.write(CACHE_LOG, '{"key": "' + "0" * 64 + '", "reply": {"text": "not-a-label"}}\n')
+    ignoring.git("add", "-f", CACHE_LOG)
+    ignoring.commit("bring answers along")
+    [found] = [f for f in json.loads(check(capsys, ignoring).out)["findings"] if f["rule"] == "TG323"]
+    assert found["file"] == CACHE_LOG and "never committed" in found["message"]
+
+
+def test_the_checkouts_own_ignored_cache_is_not_a_change(ignoring, capsys):
+    ignoring.write(CACHE_LOG, '{"key": "' + "0" * 64 + '", "reply": {"text": "billing"}}\n')
+    assert "TG323" not in rules(check(capsys, ignoring))
