@@ -392,3 +392,40 @@ def test_a_price_cut_alone_or_with_an_unchanged_tier_is_not_guarded(repo, capsys
     set_volume(gitrepo, INTENT, VOLUME, 510_000)  # +$180.34 as written: under the guard, and no tier rose
     run, data = check(capsys, gitrepo)
     assert not findings(data, "TG813") and not findings(data, "TG812"), data["findings"]
+
+
+OPUS = ("      - id: anthropic/claude-opus-4-1\n        input_per_mtok: 15.00\n        output_per_mtok: 75.00\n"
+        "        context_window: 200000\n        max_output_tokens: 32000\n")
+SONNET = ("      - id: anthropic/claude-sonnet-4-5\n        input_per_mtok: 3.00\n        output_per_mtok: 15.00\n"
+          "        context_window: 200000\n        max_output_tokens: 64000\n")
+
+
+def test_a_frontier_model_moved_into_a_tier_at_a_made_up_price_is_guarded_at_its_own(repo, capsys):
+    """Opus becomes mid's primary at sonnet's price (inside mid's band, revised moved): as written no task's month moves;
+    priced as on the base branch it is five times dearer on every mid call."""
+    gitrepo = guarded(repo, "cost_guard: {monthly_increase_usd: 300}\n")
+    gitrepo.replace(CATALOG, OPUS, "")
+    gitrepo.replace(CATALOG, SONNET, OPUS.replace("15.00", "3.00", 1).replace("75.00", "15.00", 1) + SONNET)
+    text = gitrepo.read(CATALOG)
+    at = text.index("- id: mid")
+    gitrepo.write(CATALOG, text[:at] + text[at:].replace("revised: 2026-09-15", f"revised: {AS_OF}"))  # mid and frontier
+    run, data = check(capsys, gitrepo)
+    assert not findings(data, "TG812")
+    intent = row(data, "intent-classification")  # lite up to mid: its escalations go to mid's primary
+    assert intent["diff"] == {"monthly_direct": "0", "monthly_all_in": "0"} and "mid repriced" in intent["reasons"]
+    guarded_tasks = [f for f in findings(data, "TG813") if "(judged at the base branch's prices)" in f["message"]]
+    assert guarded_tasks, data["findings"]
+
+
+def test_the_twin_a_model_moved_at_its_own_price_is_priced_as_written(repo, capsys):
+    gitrepo = guarded(repo, "cost_guard: {monthly_increase_usd: 300}\n")
+    gitrepo.replace(CATALOG, "price_band: {max_input_per_mtok: 3.00, max_output_per_mtok: 15.00}",
+                    "price_band: {max_input_per_mtok: 15.00, max_output_per_mtok: 75.00}")
+    gitrepo.replace(CATALOG, OPUS, "")
+    gitrepo.replace(CATALOG, SONNET, OPUS + SONNET)
+    text = gitrepo.read(CATALOG)
+    at = text.index("- id: mid")
+    gitrepo.write(CATALOG, text[:at] + text[at:].replace("revised: 2026-09-15", f"revised: {AS_OF}"))
+    run, data = check(capsys, gitrepo)
+    assert all("(judged at" not in f["message"] for f in findings(data, "TG813")), data["findings"]
+    assert findings(data, "TG813")  # the real increase, as written, is above the guard
