@@ -61,19 +61,24 @@ class Dataset:
     of its id, and a slot (a 36-bit fingerprint of its expected value above its 24-bit position
     in the file). That answers membership, agreement and "which rows were seen" (a bitmap over
     positions) for a million-line set in 16 MB, where a dict of the same would take 100 MB.
-    Hashes are per process and randomly keyed, so nobody can aim a collision; the ids are read
-    again only to name missing ones.
+    A set of up to ``INDEXED_ROWS`` rows (nearly all of them) also gets a dict of the same pairs,
+    because a lookup there costs a tenth of a binary search and its memory is small. Hashes are
+    per process and randomly keyed, so nobody can aim a collision; the ids are read again only
+    to name missing ones.
     """
 
     path: str
     sha256: str
-    keys: array  # hash(id), ascending
+    keys: array  # hash(id), ascending when there is no index (file order otherwise)
     slots: array  # fingerprint << POSITION_BITS | row, parallel to keys
     crlf: bool = False  # holds CRLF line endings (a checkout that converted them, most likely)
+    index: Optional[dict[int, int]] = None  # hash(id) -> slot, for a set of up to INDEXED_ROWS rows
 
     def slot(self, key: str) -> Optional[int]:
         """The slot of the row whose id is ``key``, or None when the set has no such id."""
         wanted = hash(key)
+        if self.index is not None:
+            return self.index.get(wanted)
         at = bisect_left(self.keys, wanted)
         return self.slots[at] if at < len(self.keys) and self.keys[at] == wanted else None
 
@@ -89,13 +94,14 @@ class Dataset:
 POSITION_BITS = 24  # 16.7 million rows: past what the 64 MiB size cap lets a set hold
 POSITION_MASK = (1 << POSITION_BITS) - 1
 FINGERPRINT_MASK = (1 << 36) - 1  # with the position, 60 bits: fits a signed machine word
+INDEXED_ROWS = 100_000  # up to here a set also gets a dict (about 10 MB at the most): lookups at dict speed
 KEY_OFFSET = 1 << 63  # hash() is a signed 64-bit value
 WORD_MASK = (1 << 64) - 1
 
 
 def fingerprint(value: Any) -> int:
     """Equal for two values exactly when canonical equality (``metrics.same``) holds, collisions aside."""
-    return (hash(("s", value)) if type(value) is str else hash(("c", canonical(value)))) & FINGERPRINT_MASK
+    return (hash(value) if type(value) is str else hash(("c", canonical(value)))) & FINGERPRINT_MASK
 
 
 @dataclass
@@ -133,12 +139,12 @@ class Coverage:
 def coverage(dataset: Dataset, ids: list[str], records: list[dict[str, Any]], metric: str) -> Coverage:
     """The one coverage judgement, in one pass over a batch: ``eval record`` refuses on it and the
     store reports it (TG314); which set ids are missing follows from every batch's ``rows``."""
-    lookup, check = dataset.slot, needs_expected(metric)
+    check = needs_expected(metric)
+    found = map(dataset.index.get, map(hash, ids)) if dataset.index is not None else map(dataset.slot, ids)
     extra: list[str] = []
     rows: list[int] = []
     disagreeing: Optional[tuple[str, Any, Any]] = None
-    for key, record in zip(ids, records):
-        slot = lookup(key)
+    for key, record, slot in zip(ids, records, found):
         if slot is None:
             extra.append(key)
             continue
@@ -289,12 +295,14 @@ class EvidenceStore:
             first = len(keys)
             keys.extend(map(hash, ids))
             slots.extend(fingerprint(row.get("expected")) << POSITION_BITS | (first + i) for i, row in enumerate(rows))
-        keys, slots = _sorted_pairs(keys, slots)
-        repeat = _first_repeat(keys, slots)
-        if repeat is not None:
-            row = self._line_of_row(path, repeat)
-            raise LoadError(RECORDS_INVALID, f"eval set repeats id '{self._id_at(path, repeat)}'", row)
-        return Dataset(path, hasher.hexdigest(), keys, slots, crlf)
+        index = dict(zip(keys, slots)) if len(keys) <= INDEXED_ROWS else None
+        if index is None or len(index) != len(keys):  # a large set, or a repeated id: sorted, repeats are neighbours
+            keys, slots = _sorted_pairs(keys, slots)
+            repeat = _first_repeat(keys, slots)
+            if repeat is not None:
+                row = self._line_of_row(path, repeat)
+                raise LoadError(RECORDS_INVALID, f"eval set repeats id '{self._id_at(path, repeat)}'", row)
+        return Dataset(path, hasher.hexdigest(), keys, slots, crlf, index)
 
     def _rows(self, path: str) -> Iterator[tuple[int, dict[str, Any]]]:
         """(line number, row) for every row of a set, streamed: for the rare message that names one."""

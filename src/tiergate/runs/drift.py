@@ -17,7 +17,7 @@ from tiergate.evidence.record import measure
 from tiergate.evidence.store import ArtifactInfo
 from tiergate.findings import Finding, Rule, finding
 from tiergate.layout import EVALS, is_artifact
-from tiergate.loading import MAX_JSONL_BYTES, LoadError, parse_jsonl
+from tiergate.loading import MAX_JSONL_BYTES, MAX_YAML_BYTES, LoadError, parse_jsonl
 from tiergate.models import Contract
 from tiergate.policy import Policy
 
@@ -31,20 +31,32 @@ def latest_passing(policy: Policy, contract: Contract, now: dt.datetime) -> Opti
     """The newest run of the task on its own tier that is valid passing evidence and carries per-call figures."""
     catalog = policy.catalog
     assert catalog is not None
-    claim = Claim(contract.task, "passing", (contract.tier,), contract.slo, catalog, now, policy.evidence.set_version(contract.slo.eval_set))
+    claim: Optional[Claim] = None  # made on the first candidate: it hashes the eval set, which most tasks never need here
     best: Optional[ArtifactInfo] = None
     for path in policy.tree.files(f"{EVALS}/{contract.task}"):
-        if not is_artifact(path):
+        if not is_artifact(path) or not _may_measure(policy, path):
             continue
         header = policy.evidence.resolve(path, verify=False).artifact
         if header is None or header.tier != contract.tier or header.measured is None:
             continue
         if best is not None and best.artifact is not None and header.run_at <= best.artifact.run_at:
             continue
+        if claim is None:
+            claim = Claim(contract.task, "passing", (contract.tier,), contract.slo, catalog, now,
+                          policy.evidence.set_version(contract.slo.eval_set))
         info = policy.evidence.artifact(path)
         if info.intact and info.artifact is not None and valid(judge(info, claim)):
             best = info
     return best
+
+
+def _may_measure(policy: Policy, path: str) -> bool:
+    """A byte prefilter: only an artifact whose text holds ``measured`` can state per-call figures, so the
+    others (most of a large repository's) are never parsed here. An unreadable one is left to the store."""
+    try:
+        return b"measured" in policy.tree.read(path, MAX_YAML_BYTES)
+    except LoadError:
+        return True
 
 
 def check(policy: Policy, now: dt.datetime, only: Optional[str] = None) -> Iterator[Finding]:
