@@ -415,6 +415,20 @@ def _has(entry: Entry, owner: str) -> bool:
 # --- the managed block ----------------------------------------------------------------------
 
 
+# what a CODEOWNERS pattern cannot say literally: a space ends the pattern, ``#`` may start a comment, ``*`` and
+# ``?`` are wildcards, ``[``, ``]``, ``!`` and ``\`` are syntax GitHub does not support, a control character ends the line
+_NOT_LITERAL = re.compile(r"[\s#*?\[\]!\\\x00-\x1f\x7f]")
+
+
+def literal(path: str) -> bool:
+    """Whether a line for ``path`` in CODEOWNERS would match that one file and nothing else.
+
+    File names are data a pull request writes: ``evals/datasets/*.jsonl`` can exist, and a line for it
+    would hand every eval set to that contract's owner. Such a path gets no line of its own and stays
+    with the folder's owner (the platform)."""
+    return not _NOT_LITERAL.search(path)
+
+
 def managed_block(platform_owner: str, codeowners_path: str, contracts: Iterable[tuple[str, str]],
                   sets: Iterable[tuple[str, str]] = (), present: Callable[[str], bool] = lambda path: True,
                   files: Callable[[str], list[str]] = lambda folder: []) -> str:
@@ -430,7 +444,7 @@ def managed_block(platform_owner: str, codeowners_path: str, contracts: Iterable
     among those that exist (``files`` lists them). A file added later that matches a team's prefix
     needs that team's review, where one line per file gives it no code owner at all.
     """
-    contracts, sets = sorted(contracts), sorted(sets)
+    contracts, sets = sorted(contracts), sorted((path, owner) for path, owner in sets if literal(path))
     head = [BEGIN] + [f"{p} {platform_owner}" for p in PLATFORM_PATTERNS if present(p.strip("/"))]
     head.append(f"/{codeowners_path} {platform_owner}")
     shared = [f"/{folder}/ {platform_owner}" for folder in SHARED_FOLDERS if present(folder) or any(under(p, folder) for p, _ in sets)]

@@ -13,7 +13,10 @@ It also holds the two judgements the gate makes about money, so they are written
   over the tasks that got dearer, so a decrease elsewhere cannot offset them and many small
   increases add up; both direct and all-in count, so a cut in an estimated term (trust damage)
   cannot hide a dearer model; and a task whose tier, ceiling or prices rose while its own
-  assumptions (volume, tokens, rates) were cut is judged at the base assumptions too.
+  assumptions (volume, tokens, rates) were cut is judged at the base assumptions too; and a task
+  whose tier, ceiling or chain prices moved is judged with no model cheaper than on the base
+  branch too (``floor_prices``), so a price cut, or a model moved into a tier at a made-up price,
+  written into the same change (the pull request controls the head catalog) cannot shrink the increase.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from decimal import Decimal
 from typing import Iterable, Optional
 
 from tiergate.cost import ZERO, call_terms, dec, monthly
-from tiergate.models import Catalog, Contract, CostGuard, HumanReview, Tier, TrustDamage, chain_ranks
+from tiergate.models import Catalog, Contract, CostGuard, HumanReview, ModelEntry, Tier, TrustDamage, chain_ranks
 
 HUNDRED = Decimal(100)
 
@@ -69,6 +72,7 @@ class TaskDiff:
     repriced: tuple[str, ...] = ()  # catalog tiers in its chain whose models or prices changed
     at_base_assumptions: Optional[Money] = None  # the head's tiers and prices with the base's cost block, when both moved
     assumptions_cut: tuple[str, ...] = ()  # what of its own cost block fell while its tier, ceiling or prices rose
+    at_base_prices: Optional[Money] = None  # the head's contract with no model cheaper than on the base (floor_prices), when it rose or was repriced
 
     @property
     def diff(self) -> Money:
@@ -76,12 +80,23 @@ class TaskDiff:
 
     @property
     def raised(self) -> Money:
-        """The increase the guard judges: the larger of the change as made and the change at the base assumptions."""
+        """The increase the guard judges: the largest of the change as made, at the base assumptions and at the base prices."""
         rise = self.diff.rise()
-        if self.at_base_assumptions is None:
-            return rise
-        other = (self.at_base_assumptions - (self.past.money if self.past else Money())).rise()
-        return Money(max(rise.direct, other.direct), max(rise.all_in, other.all_in))
+        was = self.past.money if self.past else Money()
+        for other in (self.at_base_assumptions, self.at_base_prices):
+            if other is not None:
+                more = (other - was).rise()
+                rise = Money(max(rise.direct, more.direct), max(rise.all_in, more.all_in))
+        return rise
+
+    def judged_at(self) -> str:
+        """What the guard's figure rests on, when it is not the change as made: "", "assumptions" or "prices"."""
+        rise, was = self.diff.rise(), self.past.money if self.past else Money()
+        if self.raised == rise:
+            return ""
+        matches = [name for name, other in (("assumptions", self.at_base_assumptions), ("prices", self.at_base_prices))
+                   if other is not None and (other - was).rise() == self.raised]
+        return matches[0] if matches else "assumptions and prices"
 
 
 @dataclass(frozen=True)
@@ -127,7 +142,9 @@ def spend(catalog: Catalog, contract: Contract) -> Optional[Spend]:
     return Spend(contract.tier, contract.ceiling, volume, Money(terms.direct * volume, terms.all_in * volume))
 
 
-def _chain(catalog: Catalog, contract: Contract) -> list[str]:
+def chain(catalog: Catalog, contract: Contract) -> list[str]:
+    """The tier ids a contract's calls may use, its tier up to its ceiling; [] when the catalog lacks either
+    (the one answer to "which tasks use this tier", for the cost diff and the catalog rules alike)."""
     ranks = chain_ranks(catalog, contract)
     return [] if ranks is None else [t.id for t in catalog.tiers[ranks[0] : ranks[1] + 1]]
 
@@ -204,47 +221,82 @@ def _per_call(term: Optional[HumanReview | TrustDamage]) -> Decimal:
     return dec(term.failure_rate) * dec(term.loss_per_failure)
 
 
-def _raised(head_catalog: Catalog, base: Contract, head: Contract, repriced: tuple[str, ...]) -> bool:
-    """Did the tier or ceiling rise (ranked in the head catalog), or a tier of the chain change its prices?"""
+def _rose(head_catalog: Catalog, base: Contract, head: Contract) -> bool:
+    """Did the contract's tier or ceiling rise (both ranked in the head catalog; a tier it lacks ranks lowest)?"""
     def rank(tier: str) -> int:
         found = head_catalog.rank(tier)
         return -1 if found is None else found
-    return rank(head.tier) > rank(base.tier) or rank(head.ceiling) > rank(base.ceiling) or bool(repriced)
+    return rank(head.tier) > rank(base.tier) or rank(head.ceiling) > rank(base.ceiling)
+
+
+def _raised(head_catalog: Catalog, base: Contract, head: Contract, repriced: tuple[str, ...]) -> bool:
+    """Did the tier or ceiling rise, or a tier of the chain change its prices?"""
+    return _rose(head_catalog, base, head) or bool(repriced)
 
 
 def task_diff(base_catalog: Catalog, head_catalog: Catalog, file: str, base: Optional[Contract], head: Optional[Contract],
-              repriced_tiers: set[str]) -> Optional[TaskDiff]:
-    """The diff of one contract, or None when the change leaves its month as it was."""
+              repriced_tiers: set[str], floored: Optional[Catalog] = None) -> Optional[TaskDiff]:
+    """The diff of one contract, or None when the change leaves its month as it was (also at ``floored`` prices)."""
     past = None if base is None else spend(base_catalog, base)
     future = None if head is None else spend(head_catalog, head)
     contract = head or base
-    if contract is None or (past is None and future is None) or (past is not None and past == future):
+    at_floor = None if head is None or floored is None else spend(floored, head)
+    if contract is None or (past is None and future is None) or (past is not None and past == future and at_floor == future):
         return None
-    repriced = tuple(t for t in (_chain(head_catalog, head) if head else []) if t in repriced_tiers)
+    repriced = tuple(t for t in (chain(head_catalog, head) if head else []) if t in repriced_tiers)
     if past is None:
         return TaskDiff(contract.task, file, contract.owner, None, future, ("new task" if base is None else "was not priced on the base branch",))
     if future is None:
         return TaskDiff(contract.task, file, contract.owner, past, None, ("contract removed" if head is None else "cannot be priced on the head",))
     assert base is not None and head is not None
-    reasons, at_base, cut = _moved(base_catalog, head_catalog, base, head, repriced)
-    return TaskDiff(contract.task, file, contract.owner, past, future, reasons, repriced, at_base, cut)
+    reasons, at_base, cut, at_prices = _moved(base_catalog, head_catalog, base, head, repriced, floored or head_catalog)
+    return TaskDiff(contract.task, file, contract.owner, past, future, reasons, repriced, at_base, cut, at_prices)
 
 
-def _moved(base_catalog: Catalog, head_catalog: Catalog, base: Contract, head: Contract,
-           repriced: tuple[str, ...]) -> tuple[tuple[str, ...], Optional[Money], tuple[str, ...]]:
-    """Why a priced task's month moved; its month at the base assumptions and the assumptions cut, when it also got dearer."""
+def _moved(base_catalog: Catalog, head_catalog: Catalog, base: Contract, head: Contract, repriced: tuple[str, ...],
+           floored: Catalog) -> tuple[tuple[str, ...], Optional[Money], tuple[str, ...], Optional[Money]]:
+    """Why a priced task's month moved; its month at the base assumptions and the assumptions cut, when it also got dearer;
+    its month with no model cheaper than on the base branch (``floored``), when its tier, ceiling or chain prices moved."""
     reasons = [f"tier {base.tier} -> {head.tier}"] if base.tier != head.tier else []
     reasons += [f"ceiling {base.ceiling} -> {head.ceiling}"] if base.ceiling != head.ceiling else []
     reasons += [f"{tier} repriced" for tier in repriced]
-    before, after = _chain(base_catalog, base), _chain(head_catalog, head)
+    before, after = chain(base_catalog, base), chain(head_catalog, head)
     if before != after and base.tier == head.tier and base.ceiling == head.ceiling:
         reasons.append(f"chain {' > '.join(before)} -> {' > '.join(after)}")  # a tier added or removed in between
     changed, cut = _assumptions(base, head)
     reasons += changed
+    at_prices = _at_base_prices(floored, base, head) if _raised(head_catalog, base, head, repriced) else None
     if not (_raised(head_catalog, base, head, repriced) or len(after) > len(before)) or not changed:
-        return tuple(reasons) or ("cost model inputs changed",), None, ()
+        return tuple(reasons) or ("cost model inputs changed",), None, (), at_prices
     at_base = spend(head_catalog, head.model_copy(update={"cost": base.cost}))
-    return tuple(reasons), None if at_base is None else at_base.money, tuple(cut)
+    return tuple(reasons), None if at_base is None else at_base.money, tuple(cut), at_prices
+
+
+def _at_base_prices(floored: Catalog, base: Contract, head: Contract) -> Optional[Money]:
+    """The head contract priced with no model cheaper than on the base branch, at its own and at the base assumptions
+    (the dearer); None when that catalog cannot price it."""
+    sides = [s.money for c in (head, head.model_copy(update={"cost": base.cost})) if (s := spend(floored, c)) is not None]
+    return None if not sides else Money(max(m.direct for m in sides), max(m.all_in for m in sides))
+
+
+def floor_prices(base_catalog: Catalog, head_catalog: Catalog) -> Catalog:
+    """The head catalog with every model the base catalog prices at no less than the base price (the dearer of its
+    base tiers): the pull request writes the head catalog, so a model cut in price, or moved into a tier at a made-up
+    price, in the same change cannot make a raise look cheap. The head catalog itself when no price fell."""
+    was: dict[str, tuple[float, float]] = {}
+    for tier in base_catalog.tiers:
+        for m in tier.models:
+            old = was.get(m.id, (0.0, 0.0))
+            was[m.id] = (max(old[0], m.input_per_mtok), max(old[1], m.output_per_mtok))
+    def floor(m: ModelEntry) -> ModelEntry:
+        low = was.get(m.id)
+        if low is None or (m.input_per_mtok >= low[0] and m.output_per_mtok >= low[1]):
+            return m
+        return m.model_copy(update={"input_per_mtok": max(m.input_per_mtok, low[0]), "output_per_mtok": max(m.output_per_mtok, low[1])})
+    tiers = [t.model_copy(update={"models": [floor(m) for m in t.models]}) for t in head_catalog.tiers]
+    if all(a.models == b.models for a, b in zip(tiers, head_catalog.tiers)):
+        return head_catalog
+    return head_catalog.model_copy(update={"tiers": tiers})
 
 
 def approver(base_catalog: Catalog) -> str:
@@ -257,7 +309,8 @@ def compute(base_catalog: Catalog, head_catalog: Catalog, pairs: Iterable[tuple[
     """``pairs``: (contract file, base contract or None, head contract or None) for every contract the change touches."""
     revised = revisions(base_catalog, head_catalog)
     repriced = {r.tier for r in revised}
-    tasks = [d for file, base, head in pairs if (d := task_diff(base_catalog, head_catalog, file, base, head, repriced)) is not None]
+    floored = floor_prices(base_catalog, head_catalog)
+    tasks = [d for file, base, head in pairs if (d := task_diff(base_catalog, head_catalog, file, base, head, repriced, floored)) is not None]
     tasks.sort(key=lambda t: (-abs(t.diff.all_in), -abs(t.diff.direct), t.task, t.file))
     return CostDiff(tasks, revised, approver=approver(base_catalog))
 

@@ -17,7 +17,7 @@ from tiergate import cost, costdiff, gitio
 from tiergate.errors import TierGateError
 from tiergate.evidence.record import Recorded, read_input, record_run
 from tiergate.findings import Finding, Result, TierChange
-from tiergate.layout import CATALOG, EVALS, RECORDS_SUFFIX, is_artifact, is_codeowners, is_contract, is_stray, under
+from tiergate.layout import CATALOG, EVALS, RECORDS_SUFFIX, canonical, is_artifact, is_codeowners, is_contract, is_stray, under
 from tiergate.loading import MAX_YAML_BYTES, Document, LoadError, Tree, WorkTree
 from tiergate.models import Catalog, Contract, is_external
 from tiergate.policy import Policy, artifact_paths, contract_paths, load_contract, load_policy, load_task
@@ -185,8 +185,8 @@ def codeowners_block(root: Path, policy: Policy) -> tuple[str, str]:
     target = codeowners.target(root)
     valid = policy.valid_contracts()
     owned = [(doc.path, contract.owner) for contract, doc in valid]
-    uses = [(c.slo.eval_set, c.owner) for c, _ in valid if not is_external(c.slo.eval_set)]
-    uses += [(path, c.owner) for c, _ in valid if c.prompt is not None for _, path, _ in c.prompt.files()]
+    uses = [(canonical(c.slo.eval_set), c.owner) for c, _ in valid if not is_external(c.slo.eval_set)]  # one spelling per file
+    uses += [(canonical(path), c.owner) for c, _ in valid if c.prompt is not None for _, path, _ in c.prompt.files()]
     sets = codeowners.set_owners((path, owner) for path, owner in uses if policy.tree.exists(path))
     return target, codeowners.managed_block(policy.catalog.platform_owner, target, owned, sets,
                                               present=policy.tree.exists, files=policy.tree.files)

@@ -50,6 +50,17 @@ def head_commit(root: Path) -> Optional[str]:
         return None
 
 
+def tracked(root: Path, folder: str) -> list[str]:
+    """Files under ``folder`` that git tracks in ``root`` ([] outside git): what a clone of the branch brings along."""
+    import git
+
+    try:
+        listing = git.Repo(root, search_parent_directories=False).git.ls_files("-z", "--", folder, env={"GIT_LITERAL_PATHSPECS": "1"})
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError, git.GitCommandError):
+        return []
+    return [path for path in listing.split("\0") if path]
+
+
 def merge_base(repo: "git.Repo", base_ref: str) -> "git.Commit":
     import git
 

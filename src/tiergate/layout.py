@@ -23,13 +23,22 @@ TRIALS = ".tiergate/trials"  # records of `eval run --limit` runs: a trial is ne
 CODEOWNERS_LOCATIONS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")  # the order GitHub looks in
 DEFAULT_CODEOWNERS = "CODEOWNERS"
 GATE_FOLDERS = ("src/", ".github/", f"{SCHEMAS}/")  # the gate's own code, workflows and the schemas editors trust
+# the composite action (which installs and runs the gate) and the package definition it installs: gate code too
+GATE_FILES = ("action.yml", "action.yaml", "pyproject.toml")
 YAML_SUFFIXES = (".yaml", ".yml")
 RECORDS_SUFFIX = ".records.jsonl"
 # The CODEOWNERS patterns that give the platform owner's areas to it (the managed block writes
 # them; a pattern ending in "/" is a whole folder, every path inside it must be the platform's) ...
-PLATFORM_PATTERNS = ("/policy/tiers.yaml", "/.github/", "/src/", f"/{SCHEMAS}/")
+PLATFORM_PATTERNS = ("/policy/tiers.yaml", "/.github/", "/src/", f"/{SCHEMAS}/", *(f"/{name}" for name in GATE_FILES))
 # ... and, in the same order, one file inside each area, named in messages.
-PLATFORM_PROBES = (CATALOG, ".github/workflows/policy-gate.yml", "src/tiergate/__init__.py", f"{SCHEMAS}/contract.schema.json")
+PLATFORM_PROBES = (CATALOG, ".github/workflows/policy-gate.yml", "src/tiergate/__init__.py", f"{SCHEMAS}/contract.schema.json", *GATE_FILES)
+
+
+def canonical(path: str) -> str:
+    """A relative path spelt the one way git spells it: no ``.`` segments, no empty ones (``a/./b``, ``a//b`` are ``a/b``).
+
+    A contract names its files as it likes; a comparison with the paths git reports must not depend on the spelling."""
+    return "/".join(part for part in PurePosixPath(path).parts if part != ".")
 
 
 def under(path: str, folder: str) -> bool:
@@ -68,11 +77,11 @@ def is_codeowners(path: str) -> bool:
 
 
 def gate_area(path: str) -> str | None:
-    """The gate area ``path`` belongs to (src/, .github/, the catalog, CODEOWNERS), or None."""
+    """The gate area ``path`` belongs to (src/, .github/, schemas/, the action, pyproject.toml, the catalog, CODEOWNERS), or None."""
     folder = next((f for f in GATE_FOLDERS if path.startswith(f)), None)
     if folder is not None:
         return folder
-    return path if path == CATALOG or is_codeowners(path) else None
+    return path if path == CATALOG or is_codeowners(path) or path in GATE_FILES else None
 
 
 def task_stem(path: str) -> str:

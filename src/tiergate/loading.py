@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, P
 import yaml
 
 from tiergate.findings import Rule
+from tiergate.layout import canonical
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -310,10 +311,9 @@ def check_ref(ref: str, under: str) -> str:
         raise LoadError(OUTSIDE_REPO, "path is empty")
     if ref.startswith(("/", "\\")) or "\\" in ref or (len(ref) > 1 and ref[1] == ":"):
         raise LoadError(OUTSIDE_REPO, f"'{ref}' must be a relative path with forward slashes, e.g. {under}/...")
-    parts = PurePosixPath(ref).parts
-    if ".." in parts:
+    if ".." in PurePosixPath(ref).parts:
         raise LoadError(OUTSIDE_REPO, f"'{ref}' uses '..'; name the file by its path from the repository root")
-    clean = "/".join(p for p in parts if p != ".")
+    clean = canonical(ref)
     if not clean.startswith(under.rstrip("/") + "/"):
         raise LoadError(OUTSIDE_EVALS, f"'{ref}' is outside {under}/; evidence lives under {under}/")
     return clean

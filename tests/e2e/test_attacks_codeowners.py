@@ -296,3 +296,59 @@ def test_the_twin_the_block_gives_a_prompt_file_to_its_contracts_owner(repo, cap
     assert f"/policy/prompts/ {PLATFORM}\n" in text and f"/policy/prompts/intent.txt {SUPPORT}\n" in text
     run = cli(capsys, "validate", "--repo", str(repo.root), "--format", "json", "--as-of", AS_OF)
     assert run.code == 0, findings(run)
+
+
+# --- a file name that is a pattern ------------------------------------------------------------
+
+TICKET = "policy/tasks/ticket-routing.yaml"
+TICKET_SET = "evals/datasets/ticket-routing.jsonl"
+
+
+def _name_the_set(repo, name: str) -> None:
+    """ticket-routing (owned by @acme/eng-productivity) names its eval set ``name``, a copy of its own set."""
+    repo.write(name, repo.read(TICKET_SET))
+    repo.replace(TICKET, f"eval_set: {TICKET_SET}", f"eval_set: {json.dumps(name)}")
+
+
+@pytest.mark.parametrize("name", ["evals/datasets/*.jsonl", "evals/datasets/?icket-routing.jsonl", "evals/datasets/a b.jsonl",
+                                  "evals/datasets/x#y.jsonl", "evals/datasets/[t]icket-routing.jsonl",
+                                  "evals/datasets/x.jsonl\n/src/ @acme/mallory"])
+def test_an_eval_set_named_like_a_pattern_gets_no_line_of_its_own(repo, capsys, name):
+    """A line `/evals/datasets/*.jsonl @team`, after the folder's platform line, would hand every shared and every new
+    eval set to that team; the set stays with the platform (the folder's line)."""
+    _name_the_set(repo, name)
+    done = cli(capsys, "codeowners", "--repo", str(repo.root))
+    assert done.code == 0, done.err
+    block = done.out.splitlines()
+    assert f"/{name} @acme/eng-productivity" not in block and not any(line.startswith(f"/{name.split(' ')[0]}") for line in block)
+    assert f"/evals/datasets/ {PLATFORM}" in block and not any("mallory" in line for line in block)
+
+
+def test_an_eval_set_with_an_ordinary_name_goes_to_its_owner(repo, capsys):
+    _name_the_set(repo, "evals/datasets/ticket-routing-v2.jsonl")
+    done = cli(capsys, "codeowners", "--repo", str(repo.root))
+    assert "/evals/datasets/ticket-routing-v2.jsonl @acme/eng-productivity" in done.out.splitlines()
+
+
+def _share_prompt(repo, spelling_a: str, spelling_b: str) -> None:
+    """intent-classification (@acme/support-ml) and ticket-routing (@acme/eng-productivity) both use one prompt file."""
+    repo.write("policy/prompts/shared.txt", "Classify the message.\nMessage: {input}\n")
+    for contract, ref in ((INTENT, spelling_a), (TICKET, spelling_b)):
+        text = repo.read(contract).split("\nprompt:")[0].rstrip("\n")
+        repo.write(contract, text + f"\nprompt:\n  template: {json.dumps(ref)}\n  parse: {{strip: true, casefold: true}}\n")
+
+
+@pytest.mark.parametrize("spelling", ["policy/prompts/./shared.txt", "policy/prompts//shared.txt"])
+def test_a_shared_prompt_spelt_two_ways_stays_the_platforms(repo, capsys, spelling):
+    """Two spellings of one file are one file: used by two owners, it is the platform's, not the second spelling's owner's."""
+    _share_prompt(repo, spelling, "policy/prompts/shared.txt")
+    block = cli(capsys, "codeowners", "--repo", str(repo.root)).out.splitlines()
+    assert not [line for line in block if "shared.txt" in line], block
+    assert f"/policy/prompts/ {PLATFORM}" in block
+
+
+def test_a_prompt_one_owner_uses_goes_to_that_owner(repo, capsys):
+    _share_prompt(repo, "policy/prompts/./shared.txt", "policy/prompts/./shared.txt")
+    repo.replace(TICKET, '"@acme/eng-productivity"', '"@acme/support-ml"')
+    block = cli(capsys, "codeowners", "--repo", str(repo.root)).out.splitlines()
+    assert f"/policy/prompts/shared.txt {SUPPORT}" in block

@@ -201,3 +201,24 @@ def test_the_twin_a_prompt_change_on_its_own_is_no_goalpost(wired, capsys):
     wired.replace(INTENT, 'system: "You label customer support messages."', 'system: "You label support messages."')
     check = cli(capsys, "check", "--base", "main", "--repo", str(wired.root), "--format", "json")
     assert "TG804" not in check.rules()
+
+
+def test_a_cache_the_branch_commits_never_answers(wired, model_server, capsys):
+    """Cache lines are keyed by what anyone can hash: a branch that commits .tiergate/cache/ would answer a reviewer's run."""
+    first = run(capsys, wired, "--limit", "5")
+    assert first.code == 0, first.err
+    init(wired.root)  # no .gitignore here: the branch commits .tiergate/cache/ with everything else
+    asked = model_server.calls()
+    refused = run(capsys, wired, "--limit", "5")
+    assert refused.code == 2 and "is committed in git" in refused.err and "--no-cache" in refused.err
+    assert model_server.calls() == asked  # nothing asked, nothing recorded
+    again = run(capsys, wired, "--limit", "5", "--no-cache")
+    assert again.code == 0 and model_server.calls() == asked + 5
+
+
+def test_the_twin_the_checkouts_own_cache_answers(wired, model_server, capsys):
+    wired.write(".gitignore", "/.tiergate/\n")
+    init(wired.root)  # .tiergate/ ignored, as `tiergate init` writes it
+    assert run(capsys, wired, "--limit", "5").code == 0
+    asked = model_server.calls()
+    assert run(capsys, wired, "--limit", "5").code == 0 and model_server.calls() == asked

@@ -989,3 +989,30 @@ def test_the_comment_job_posts_the_base_commits_verdict_and_never_runs_the_pull_
     [posted] = github.comments_on(1)
     assert "(gate failed)" in posted["body"] and "tier lite -> mid" in posted["body"] and "TG801" in posted["body"]
     assert "https://github.example/acme/policy/actions/runs/99" in posted["body"]
+
+
+def _install_step(workspace: Path, action_dir: Path, marker: Path) -> subprocess.CompletedProcess:
+    """The action's install step, run for real (real `python -m pip`, no index) from the caller's workspace."""
+    action = yaml.safe_load(ACTION.read_text())
+    step = next(s for s in action["runs"]["steps"] if "pip install" in str(s.get("run", "")))
+    cwd = workspace / norm(action_expand(str(step.get("working-directory", "")), {}, str(action_dir)))
+    env = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "HOME": str(workspace.parent),
+           "GITHUB_WORKSPACE": str(workspace), "GITHUB_ACTION_PATH": str(action_dir), "TIERGATE_VERSION": "",
+           "PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1", "LANG": "C.UTF-8"}
+    return subprocess.run([*SHELLS[step["shell"]], step["run"]], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("planted", [True, False], ids=["a pip package in the checkout", "an ordinary checkout"])
+def test_the_actions_install_never_imports_the_callers_checkout(tmp_path, planted):
+    """`python -m pip` puts the working directory first on sys.path; a caller that checks the pull request out at the
+    workspace root (the scaffold's workflows do) would have the pull request's `pip/` run by the install."""
+    workspace, action_dir, marker = tmp_path / "workspace", tmp_path / "action", tmp_path / "pwned"
+    (workspace / "policy").mkdir(parents=True)
+    action_dir.mkdir()  # no project in it: the real pip refuses it, naming it, and installs nothing
+    if planted:
+        (workspace / "pip").mkdir()
+        (workspace / "pip" / "__init__.py").write_text("")
+        (workspace / "pip" / "__main__.py").write_text(f"open({str(marker)!r}, 'w').write('the checkout ran')\n")
+    done = _install_step(workspace, action_dir, marker)
+    assert not marker.exists(), "the pull request's pip/ was run by the install step"
+    assert done.returncode != 0 and str(action_dir) in done.stderr + done.stdout, done.stderr  # the real pip, on the action

@@ -313,3 +313,11 @@ def test_sarif_is_its_own_valid_analysis(exports, repo, capsys):
     drift = [r for r in sarif_run["results"] if r["ruleId"] == "TG901"]
     assert len(drift) == 1 and drift[0]["level"] == "error"
     assert drift[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "policy/tasks/intent-classification.yaml"
+
+
+def test_the_warehouse_query_refuses_an_empty_window_like_the_audit(repo, capsys):
+    """The query's window is the audit's: one that holds no time is the same one-line error, not a query that finds nothing."""
+    backwards = ("--since", auditdata.UNTIL, "--until", auditdata.SINCE)
+    run = cli(capsys, "audit", "--repo", str(repo.root), "--sql", "postgres", *backwards)
+    assert run.code == 2 and "is not after --since" in run.err and run.out == ""
+    assert cli(capsys, "audit", "--repo", str(repo.root), "--sql", "postgres", *WINDOW).out.startswith("SELECT ")

@@ -239,3 +239,16 @@ def test_budget_inversion_in_the_gate_reaches_untouched_contracts(repo, capsys, 
     found = [f for f in json.loads(run.out)["findings"] if f["rule"] == "TG603"]
     assert run.code == 0 and [f["file"] for f in found] == [expected_file]
     assert "'intent-classification'" in found[0]["message"] and "'architecture-review'" in found[0]["message"]
+
+
+def test_a_cost_note_cannot_become_markdown(repo, capsys):
+    """A contract's note is free text: in Markdown it can be neither a link, a mention nor HTML."""
+    repo.replace(INTENT, 'note: "', 'note: "see [the docs](https://evil.example) @acme/everyone <img src=x onerror=alert(1)> ')
+    run = cli(capsys, "cost", "--repo", str(repo.root), "--task", "intent-classification", "--format", "markdown")
+    [line] = [ln for ln in run.out.splitlines() if "note: " in ln]
+    assert run.code == 0 and line.startswith("`note: see [the docs](https://evil.example) @\u200bacme/everyone <img") and line.endswith("`")
+
+
+def test_tiergate_s_own_plain_lines_stay_plain_in_markdown(repo, capsys):
+    run = cli(capsys, "cost", "--repo", str(repo.root), "--task", "intent-classification", "--format", "markdown")
+    assert "\nintent-classification (pattern-matching, high impact, lite up to mid), 500,000 calls a month\n" in run.out

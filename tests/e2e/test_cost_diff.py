@@ -363,3 +363,69 @@ def test_the_largest_numbers_the_models_allow_still_render(gitrepo, capsys):
         run = cli(capsys, "check", "--repo", str(gitrepo.root), "--base", "main", "--as-of", AS_OF, "--format", fmt)
         assert run.code in (0, 1) and "internal error" not in run.err and "$10,000,000,000,008,000,000.00" in run.out, fmt
     assert cli(capsys, "cost", "--repo", str(gitrepo.root), "--format", "json").code == 0
+
+
+def _cut_mid_primary(repo, input_price, output_price):
+    """The mid tier's primary (sonnet, $3/$15 per M) repriced, with `revised` moved so TG812 is satisfied."""
+    text = repo.read(CATALOG)
+    at = text.index("- id: mid")
+    rest = text[at:].replace("input_per_mtok: 3.00\n        output_per_mtok: 15.00", f"input_per_mtok: {input_price}\n        "
+                             f"output_per_mtok: {output_price}", 1)
+    repo.write(CATALOG, text[:at] + rest.replace("revised: ", f"revised: {AS_OF}  # was ", 1))
+
+
+def test_a_price_cut_in_the_same_change_cannot_hide_an_upgrade(repo, capsys):
+    """The pull request controls the head catalog: the guard judges a tier raise at the base catalog's prices too."""
+    gitrepo = guarded(repo, "cost_guard: {monthly_increase_usd: 300}\n")
+    gitrepo.replace(INTENT, *UPGRADE)
+    _cut_mid_primary(gitrepo, "0.30", "1.50")  # mid looks ten times cheaper: +$26 direct as written
+    run, data = check(capsys, gitrepo)
+    assert not findings(data, "TG812") and row(data, "intent-classification")["diff"]["monthly_direct"] == "26"
+    [hit] = [f for f in findings(data, "TG813") if f["file"] == INTENT]
+    # at the base catalog's prices the upgrade adds 313.746 all-in and 323 direct (test_tier_upgrade): both above $300
+    assert "+$313.75 all-in (+$323.00 direct)" in hit["message"] and "(judged at the base branch's prices)" in hit["message"]
+
+
+def test_a_price_cut_alone_or_with_an_unchanged_tier_is_not_guarded(repo, capsys):
+    gitrepo = guarded(repo, "cost_guard: {monthly_increase_usd: 300}\n")
+    _cut_mid_primary(gitrepo, "0.30", "1.50")
+    set_volume(gitrepo, INTENT, VOLUME, 510_000)  # +$180.34 as written: under the guard, and no tier rose
+    run, data = check(capsys, gitrepo)
+    assert not findings(data, "TG813") and not findings(data, "TG812"), data["findings"]
+
+
+OPUS = ("      - id: anthropic/claude-opus-4-1\n        input_per_mtok: 15.00\n        output_per_mtok: 75.00\n"
+        "        context_window: 200000\n        max_output_tokens: 32000\n")
+SONNET = ("      - id: anthropic/claude-sonnet-4-5\n        input_per_mtok: 3.00\n        output_per_mtok: 15.00\n"
+          "        context_window: 200000\n        max_output_tokens: 64000\n")
+
+
+def test_a_frontier_model_moved_into_a_tier_at_a_made_up_price_is_guarded_at_its_own(repo, capsys):
+    """Opus becomes mid's primary at sonnet's price (inside mid's band, revised moved): as written no task's month moves;
+    priced as on the base branch it is five times dearer on every mid call."""
+    gitrepo = guarded(repo, "cost_guard: {monthly_increase_usd: 300}\n")
+    gitrepo.replace(CATALOG, OPUS, "")
+    gitrepo.replace(CATALOG, SONNET, OPUS.replace("15.00", "3.00", 1).replace("75.00", "15.00", 1) + SONNET)
+    text = gitrepo.read(CATALOG)
+    at = text.index("- id: mid")
+    gitrepo.write(CATALOG, text[:at] + text[at:].replace("revised: 2026-09-15", f"revised: {AS_OF}"))  # mid and frontier
+    run, data = check(capsys, gitrepo)
+    assert not findings(data, "TG812")
+    intent = row(data, "intent-classification")  # lite up to mid: its escalations go to mid's primary
+    assert intent["diff"] == {"monthly_direct": "0", "monthly_all_in": "0"} and "mid repriced" in intent["reasons"]
+    guarded_tasks = [f for f in findings(data, "TG813") if "(judged at the base branch's prices)" in f["message"]]
+    assert guarded_tasks, data["findings"]
+
+
+def test_the_twin_a_model_moved_at_its_own_price_is_priced_as_written(repo, capsys):
+    gitrepo = guarded(repo, "cost_guard: {monthly_increase_usd: 300}\n")
+    gitrepo.replace(CATALOG, "price_band: {max_input_per_mtok: 3.00, max_output_per_mtok: 15.00}",
+                    "price_band: {max_input_per_mtok: 15.00, max_output_per_mtok: 75.00}")
+    gitrepo.replace(CATALOG, OPUS, "")
+    gitrepo.replace(CATALOG, SONNET, OPUS + SONNET)
+    text = gitrepo.read(CATALOG)
+    at = text.index("- id: mid")
+    gitrepo.write(CATALOG, text[:at] + text[at:].replace("revised: 2026-09-15", f"revised: {AS_OF}"))
+    run, data = check(capsys, gitrepo)
+    assert all("(judged at" not in f["message"] for f in findings(data, "TG813")), data["findings"]
+    assert findings(data, "TG813")  # the real increase, as written, is above the guard

@@ -200,3 +200,50 @@ def test_a_file_that_is_not_a_promptfoo_results_file_is_one_line(repo, capsys, t
     bad.write_text('{"results": {"version": 2, "table": {}}}')
     done = do_import(capsys, repo, "promptfoo", bad)
     assert done.code == 2 and "not a promptfoo results file" in done.err and "Traceback" not in done.err
+
+
+def _mutated(tmp_path, change):
+    """The legitimate promptfoo file with ``change`` applied to its first result."""
+    path = promptfoo_file(tmp_path, rows())
+    data = json.loads(path.read_text())
+    change(data["results"]["results"][0])
+    path.write_text(json.dumps(data))
+    return path
+
+
+HOSTILE_RESULTS = {
+    "testCase a list": (lambda r: r.update(testCase=[1]), "results[0].testCase is"),
+    "vars a list": (lambda r: (r["testCase"].update(vars=["x"]), r.update(vars=["x"])), "results[0].testCase.vars is"),
+    "response a list": (lambda r: r.update(response=[1]), "results[0].response is"),
+    "tokenUsage a string": (lambda r: r["response"].update(tokenUsage="lots"), "results[0].response.tokenUsage is"),
+    "score without success": (lambda r: r.pop("success"), None),
+    "provider id a list": (lambda r: r.update(provider={"id": ["openai:gpt-5-nano"]}), "results[0].provider is"),
+    "promptIdx a list": (lambda r: r.update(promptIdx=[0]), "1 provider(s) and 2 prompt(s)"),
+    "tokens a string": (lambda r: r["response"]["tokenUsage"].update(prompt="x"), "tokenUsage.prompt is \"x\""),
+    "tokens infinite": (lambda r: r["response"]["tokenUsage"].update(prompt=1e999), "tokenUsage.prompt is Infinity"),
+    "tokens negative": (lambda r: r["response"]["tokenUsage"].update(completion=-5), "tokenUsage.completion is -5"),
+    "tokens fractional": (lambda r: r["response"]["tokenUsage"].update(completion=2.5), "tokenUsage.completion is 2.5"),
+    "latency a word": (lambda r: r.update(latencyMs="slow"), "results[0].latencyMs is \"slow\""),
+    "latency NaN": (lambda r: r.update(latencyMs=float("nan")), "results[0].latencyMs is NaN"),
+    "score NaN": (lambda r: r.update(score=float("nan")), "results[0].score is NaN"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_RESULTS))
+def test_a_malformed_promptfoo_result_is_one_line_naming_the_field(repo, capsys, tmp_path, name):
+    change, said = HOSTILE_RESULTS[name]
+    before = evidence(repo)
+    done = do_import(capsys, repo, "promptfoo", _mutated(tmp_path, change))
+    if said is None:  # still a well-formed file: a result promptfoo did not mark a success is a failure
+        assert done.code == 0, done.err
+        return
+    assert done.code == 2 and "internal error" not in done.err and said in done.err and str(tmp_path) in done.err, done.err
+    assert len(done.err.strip().splitlines()) == 1 and evidence(repo) == before
+
+
+def test_a_promptfoo_result_may_leave_out_usage_latency_and_the_test_case(repo, capsys, tmp_path):
+    def bare(result):
+        del result["testCase"], result["latencyMs"]
+        result["response"].pop("tokenUsage")
+    done = do_import(capsys, repo, "promptfoo", _mutated(tmp_path, bare))
+    assert done.code == 0, done.err

@@ -108,3 +108,32 @@ def test_record_external_eval_set_keeps_records_as_given(repo, capsys, tmp_path)
     assert run.code == 0, run.err
     art = yaml.safe_load(repo.read(run.out.strip()))
     assert art["score"] == 9 and "sha256" not in art["eval_set"] and "counts" not in art
+
+
+def _figures(rows, **first):
+    out = [{"id": r["id"], "output": r["expected"], "input_tokens": 120, "output_tokens": 20, "latency_ms": 90, "cost_usd": 0.00001,
+            "error": None} for r in rows]
+    out[0].update(first)
+    return out
+
+
+@pytest.mark.parametrize("first", [{"input_tokens": 10**400}, {"latency_ms": 10**300}, {"judge": {"cost_usd": "0.01"}},
+                                   {"cost_usd": -1}, {"input_tokens": "120"}],
+                         ids=["tokens past a float", "latency past a float", "judge cost a string", "negative cost", "tokens a string"])
+def test_figures_that_cannot_be_averaged_leave_measured_out_and_the_gate_reads_on(repo, capsys, tmp_path, validate, first):
+    """Records are data: a figure measure cannot average makes the run unmeasured, never an internal error; and an
+    artifact that states `measured` over such records (written by hand) does not stop validate either."""
+    run = record(capsys, repo, write_records(tmp_path, _figures(dataset_rows(repo), **first)), "--link", "passing",
+                 tier="lite", model="openai/gpt-5-nano")
+    assert run.code == 0, run.err
+    path = run.out.strip()
+    assert "measured" not in yaml.safe_load(repo.read(path))
+    repo.write(path, repo.read(path) + "measured: {calls: 200, errors: 0, avg_input_tokens: 120, avg_output_tokens: 20, "
+                                       "p95_latency_ms: 90, total_cost_usd: 0.002, cached: 0}\n")
+    done = validate()
+    assert done.code in (0, 1) and "internal error" not in done.err, done.err
+
+
+def test_ordinary_figures_are_measured(repo, capsys, tmp_path):
+    run = record(capsys, repo, write_records(tmp_path, _figures(dataset_rows(repo))), tier="lite", model="openai/gpt-5-nano")
+    assert run.code == 0 and yaml.safe_load(repo.read(run.out.strip()))["measured"]["avg_input_tokens"] == 120

@@ -162,6 +162,7 @@ def test_profile_prints_the_table_and_recommends_the_cheapest_passing_tier(wired
 
 def test_profile_link_turns_a_no_from_the_gate_into_a_merged_upgrade(repo, model_server, capsys):
     wire(repo, model_server)
+    repo.write(".gitignore", "/.tiergate/\n")  # as `tiergate init` writes it: the run's cache is never part of the change (TG323)
     gitrepo = init(repo.root)
     gitrepo.replace(INTENT, "tier: lite", "tier: mid")
     no = cli(capsys, "check", "--base", "main", "--repo", str(repo.root), "--format", "json")

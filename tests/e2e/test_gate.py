@@ -220,3 +220,73 @@ def test_shallow_clone_fails_closed(gitrepo, capsys, tmp_path):
     subprocess.run(["git", "checkout", "-q", "feature"], cwd=clone, check=True, timeout=60)
     run = cli(capsys, "check", "--base", "origin/main", "--repo", str(clone), "--as-of", AS_OF)
     assert run.code == 2 and "shallow clone" in run.err and "fetch-depth: 0" in run.err
+
+
+@pytest.mark.parametrize("path", ["action.yml", "pyproject.toml"])
+def test_a_change_to_the_action_or_the_package_it_installs_is_a_gate_change(gitrepo, capsys, path):
+    """The gate is the base commit's action.yml, which installs the package pyproject.toml defines: an edit to either
+    (say, to install the pull request's checkout) is the gate's own code and needs the platform owner."""
+    gitrepo.write(path, "# edited\n")
+    gitrepo.write("docs/notes.md", "an ordinary file beside it\n")
+    findings = [f for f in json.loads(check(capsys, gitrepo).out)["findings"] if f["rule"] == "TG808"]
+    assert [(f["file"], "must review" in f["message"]) for f in findings] == [(path, True)]
+
+
+def test_an_ordinary_root_file_is_not_a_gate_change(gitrepo, capsys):
+    gitrepo.write("docs/notes.md", "an ordinary file\n")
+    gitrepo.write("action.yml.txt", "not the action\n")
+    assert "TG808" not in rules(check(capsys, gitrepo))
+
+
+def test_a_raised_price_band_lists_exactly_the_tasks_whose_chain_uses_the_tier(gitrepo, capsys):
+    gitrepo.replace("policy/tiers.yaml", "price_band: {max_input_per_mtok: 3.00, max_output_per_mtok: 15.00}",
+                    "price_band: {max_input_per_mtok: 4.00, max_output_per_mtok: 15.00}")
+    [band] = [f for f in json.loads(check(capsys, gitrepo).out)["findings"] if f["rule"] == "TG807" and "price band" in f["message"]]
+    listed = band["message"].split("affected tasks: ")[1].split(", ")
+    # mid itself, lite up to mid, mid up to frontier; never lite-only or frontier-only tasks
+    assert listed == ["code-generation", "entity-extraction", "intent-classification", "pii-redaction", "rag-answer",
+                      "support-reply-draft", "ticket-routing"]
+
+
+def _prompt_file(repo, ref):
+    """intent-classification's prompt read from policy/prompts/intent.txt, named ``ref`` in the contract."""
+    repo.write("policy/prompts/intent.txt", "Classify the message into billing, bug, howto or account.\nMessage: {input}\n")
+    text = repo.read(INTENT).split("\nprompt:")[0]
+    repo.write(INTENT, text + f"\nprompt:\n  template: {json.dumps(ref)}\n  parse: {{strip: true, casefold: true}}\n")
+
+
+@pytest.mark.parametrize("ref", ["policy/prompts/intent.txt", "policy/prompts/./intent.txt", "policy/prompts//intent.txt",
+                                 "./policy/prompts/intent.txt"])
+def test_a_prompt_file_edited_with_a_raise_is_caught_however_the_contract_spells_its_path(repo, capsys, ref):
+    """The contract names its template as it likes; git names the edited file one way: the edit must be seen either way."""
+    _prompt_file(repo, ref)
+    gitrepo = init(repo.root)
+    assert "TG320" not in rules(check(capsys, gitrepo)) or ref.startswith("./")
+    gitrepo.replace("policy/prompts/intent.txt", "Classify the message", "Answer wrongly to the message")
+    gitrepo.replace(INTENT, "tier: lite", "tier: mid")
+    found = rules(check(capsys, gitrepo))
+    assert "TG804" in found or (ref.startswith("./") and "TG320" in found), found  # a leading ./ is refused outright
+
+
+CACHE_LOG = ".tiergate/cache/openai-gpt-5-nano.jsonl"
+
+
+@pytest.fixture
+def ignoring(repo):
+    """The repository as `tiergate init` makes it: /.tiergate/ in .gitignore."""
+    repo.write(".gitignore", "/.tiergate/\n")
+    return init(repo.root)
+
+
+def test_a_committed_response_cache_is_refused(ignoring, capsys):
+    """Cache lines are keyed by what anyone can hash: committed, they would answer a reviewer's eval run of the branch."""
+    ignoring.write(CACHE_LOG, '{"key": "' + "0" * 64 + '", "reply": {"text": "not-a-label"}}\n')
+    ignoring.git("add", "-f", CACHE_LOG)
+    ignoring.commit("bring answers along")
+    [found] = [f for f in json.loads(check(capsys, ignoring).out)["findings"] if f["rule"] == "TG323"]
+    assert found["file"] == CACHE_LOG and "never committed" in found["message"]
+
+
+def test_the_checkouts_own_ignored_cache_is_not_a_change(ignoring, capsys):
+    ignoring.write(CACHE_LOG, '{"key": "' + "0" * 64 + '", "reply": {"text": "billing"}}\n')
+    assert "TG323" not in rules(check(capsys, ignoring))

@@ -114,7 +114,9 @@ def test_the_pull_request_number_comes_from_the_event_or_the_option(tmp_path):
     assert pull_number(None, {"GITHUB_EVENT_PATH": str(event)}) == 42
     assert pull_number(7, {"GITHUB_EVENT_PATH": str(event)}) == 7
     for text, why in [('{"pull_request": {"number": true}}', "not a pull request's"), ('{"ref": "refs/heads/main"}', "not a pull request's"),
-                      ("{not json", "cannot read the event file"), ('{"pull_request": {"number": -3}}', "not a pull request's")]:
+                      ("{not json", "cannot read the event file"), ('{"pull_request": {"number": -3}}', "not a pull request's"),
+                      ('{"pull_request": [42]}', "not a pull request's"), ('{"pull_request": "42"}', "not a pull request's"),
+                      ('{"pull_request": {"number": 1e999}}', "not a pull request's"), ("\xff\xfe", "cannot read the event file")]:
         event.write_text(text)
         with pytest.raises(TierGateError, match=why):
             pull_number(None, {"GITHUB_EVENT_PATH": str(event)})

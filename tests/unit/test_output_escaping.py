@@ -180,3 +180,20 @@ def test_owner_mentions_handles_only():
     assert md.owner("@acme/support-ml") == "@acme/support-ml" and md.owner("@alice") == "@alice"
     assert md.owner("orders-team@acme.example") == "`orders-team@acme.example`"
     assert md.owner("[x](https://e.example)@e.co").startswith("`")
+
+
+def test_verdict_markdown_quotes_paths_and_messages_as_code():
+    """A file name or a message quoting one (a stray file, say) cannot put a link, a mention or HTML into the step summary."""
+    hostile = "policy/tasks/see [the fix](https://evil.example) @acme/all <img src=x>.txt"
+    result = Result([Finding(ERROR, hostile, 0, f"{hostile} is not a contract")], tier_changes=[TierChange("t", "lite", "mid", (hostile,), "accepted")])
+    text = verdict.markdown(result)
+    for row in table_rows(text)[2:]:
+        for cell in row.strip("|").split(" | "):
+            cell = cell.strip()
+            assert "[the fix]" not in cell or (cell.startswith("`") and cell.endswith("`")), cell
+    assert "@acme/all" not in text and "@\u200bacme/all" in text
+
+
+def test_verdict_markdown_keeps_plain_paths_and_messages_plain():
+    result = Result([Finding(ERROR, "evals/a/run.yaml", 0, "evals/a/run.yaml is stale")])
+    assert "| evals/a/run.yaml | evals/a/run.yaml is stale |" in verdict.markdown(result).replace("  ", " ").replace("  ", " ")

@@ -142,10 +142,10 @@ def test_markdown_with_tier_changes_and_escaped_cells():
         "\n"
         "### Findings\n"
         "\n"
-        "| severity   | rule   | where                | message      |\n"
-        "|------------|--------|----------------------|--------------|\n"
-        "| warning    | TG312  | evals/a/run.yaml     | old \\| stale |\n"
-        "| error      | TG202  | policy/tiers.yaml:12 | too dear     |\n"
+        "| severity   | rule   | where                  | message        |\n"
+        "|------------|--------|------------------------|----------------|\n"
+        "| warning    | TG312  | evals/a/run.yaml       | `old \\| stale` |\n"
+        "| error      | TG202  | `policy/tiers.yaml:12` | too dear       |\n"
         "\n"
     )
 

@@ -11,6 +11,7 @@ from tiergate.audit import checks
 from tiergate.audit.result import AuditResult
 from tiergate.audit.source import parse
 from tiergate.errors import TierGateError
+from tiergate.models import Catalog
 from tiergate.policy import Policy
 
 
@@ -19,11 +20,7 @@ def audit(policy: Policy, uri: str, since: Optional[dt.datetime] = None, until: 
     """Production (``uri``) against ``policy`` over [since, until); a TierGateError (exit 2) when the source cannot be read.
 
     ``grouped``: ``uri`` holds the rows ``warehouse_sql`` returned where the calls live (the window was applied there)."""
-    if since is not None and until is not None and until <= since:
-        raise TierGateError(f"--until {until.date().isoformat()} is not after --since {since.date().isoformat()}")
-    catalog = policy.catalog
-    if catalog is None:
-        raise TierGateError("the catalog does not load; run `tiergate validate` and fix it first")
+    catalog = _prepared(policy, since, until)
     source = parse(uri, grouped)
     _engines_installed(source.kind)
     from tiergate.audit import engines, query
@@ -38,9 +35,7 @@ REVIEW_DAYS = 30
 def warehouse_sql(policy: Policy, dialect: str, since: Optional[dt.datetime], until: Optional[dt.datetime]) -> str:
     """The one aggregation over the catalog's spend log table, in ``dialect``, the window written in: to run in a
     warehouse (BigQuery, Snowflake, Trino, ...) and audit its few rows with ``audit(..., grouped=True)``."""
-    catalog = policy.catalog
-    if catalog is None:
-        raise TierGateError("the catalog does not load; run `tiergate validate` and fix it first")
+    catalog = _prepared(policy, since, until)
     _engines_installed("sql")
     from sqlglot.dialects.dialect import Dialect
 
@@ -57,6 +52,15 @@ def for_review(policy: Policy, uri: str, as_of: dt.date, since: Optional[dt.date
     """The audit a review shows: by default the 30 days up to and including the review's as-of day."""
     end = until or dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(0), tzinfo=dt.timezone.utc)
     return audit(policy, uri, since or end - dt.timedelta(days=REVIEW_DAYS), end)
+
+
+def _prepared(policy: Policy, since: Optional[dt.datetime], until: Optional[dt.datetime]) -> Catalog:
+    """What an audit and its warehouse query both need before anything runs: a window that holds time, and a catalog."""
+    if since is not None and until is not None and until <= since:
+        raise TierGateError(f"--until {until.date().isoformat()} is not after --since {since.date().isoformat()}")
+    if policy.catalog is None:
+        raise TierGateError("the catalog does not load; run `tiergate validate` and fix it first")
+    return policy.catalog
 
 
 def _engines_installed(kind: str) -> None:

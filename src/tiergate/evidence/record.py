@@ -225,8 +225,18 @@ def record_run(root: Path, store: EvidenceStore, catalog: Catalog, contract: Con
 CALL_FIELDS = ("input_tokens", "output_tokens", "latency_ms", "cost_usd")
 
 
+MAX_FIGURE = 10**15  # tokens, milliseconds or dollars of one call: past any real one, well inside what a float sums
+
+
 def _number(value: Any) -> bool:
-    return type(value) in (int, float) and value >= 0
+    """A per-call figure measure can average: a real number from 0 to ``MAX_FIGURE`` (records are data: a
+    10**400 token count would overflow the average, a string would not add)."""
+    return type(value) in (int, float) and 0 <= value <= MAX_FIGURE
+
+
+def _judge_cost(record: dict[str, Any]) -> Any:
+    judge = record.get("judge")
+    return judge.get("cost_usd", 0) if isinstance(judge, dict) else 0
 
 
 def p95(values: list[float]) -> float:
@@ -241,10 +251,10 @@ def measure(records: list[dict[str, Any]]) -> Optional[dict[str, Any]]:
     A record's ``judge`` (rubric_mean) adds its cost to the spend: the judge is part of what the eval cost.
     The cost model's token warning recomputes these from the records, never from what an artifact says.
     """
-    if not records or not all(all(_number(r.get(name)) for name in CALL_FIELDS) for r in records):
+    if not records or not all(all(_number(r.get(name)) for name in CALL_FIELDS) and _number(_judge_cost(r)) for r in records):
         return None
     count = len(records)
-    spend = sum(r["cost_usd"] + (r["judge"].get("cost_usd", 0) if isinstance(r.get("judge"), dict) else 0) for r in records)
+    spend = sum(r["cost_usd"] + _judge_cost(r) for r in records)
     return {
         "calls": count,
         "errors": sum(1 for r in records if r.get("error")),

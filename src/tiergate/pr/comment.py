@@ -137,7 +137,8 @@ def pull_number(option: Optional[int], environ: Mapping[str, str]) -> int:
         event = json.loads(data)
     except (OSError, ValueError) as err:
         raise TierGateError(f"cannot read the event file GITHUB_EVENT_PATH={path}: {err}; pass --pr N") from None
-    number = (event.get("pull_request") or {}).get("number") if isinstance(event, dict) else None
+    pull = event.get("pull_request") if isinstance(event, dict) else None
+    number = pull.get("number") if isinstance(pull, dict) else None
     if not isinstance(number, int) or isinstance(number, bool) or number < 1:
         raise TierGateError(f"the event in {path} is not a pull request's (no pull_request.number); run on `pull_request` or pass --pr N")
     return number

@@ -126,7 +126,7 @@ def _text_heading(title: str) -> str:
 
 
 TEXT = Style(_text_table, _text_heading, printable)
-MARKDOWN = Style(md.table, lambda title: f"## {md.one_line(title)}", md.one_line)
+MARKDOWN = Style(md.table, lambda title: f"## {md.one_line(title)}", md.inline)  # a note or a finding can quote anything
 
 
 def _detail(item: TaskCost, lowest: str, style: Style) -> str:

@@ -108,7 +108,7 @@ def github(result: Result) -> str:
 
 
 def _tier_rows(changes: list[TierChange]) -> list[list[str]]:
-    return [[c.task, c.before, c.after, ", ".join(c.evidence) or "-", c.verdict] for c in changes]
+    return [[c.task, c.before, c.after, ", ".join(md.inline(e) for e in c.evidence) or "-", c.verdict] for c in changes]
 
 
 def markdown(result: Result, title: str = "tiergate") -> str:
@@ -120,7 +120,8 @@ def markdown(result: Result, title: str = "tiergate") -> str:
         lines += [costdiff.markdown(result.cost_diff, costdiff.SUMMARY_ROWS)]
     findings = result.sorted()
     if findings:
-        rows = [[f.severity, f.id, f"{f.file}:{f.line}" if f.line else f.file, f.message] for f in findings]
+        # a path or a message can quote anything a policy file holds: as code, unless it cannot be Markdown (md.inline)
+        rows = [[f.severity, f.id, md.inline(f"{f.file}:{f.line}" if f.line else f.file), md.inline(f.message)] for f in findings]
         lines += ["### Findings", "", md.table(rows, ["severity", "rule", "where", "message"]), ""]
     return "\n".join(lines) + "\n"
 

@@ -13,6 +13,7 @@ from typing import Callable, Optional
 
 from tiergate.costdiff import CostDiff
 from tiergate.gitio import Change as PathChange
+from tiergate.layout import canonical
 from tiergate.loading import Document
 from tiergate.models import Catalog, Contract
 from tiergate.policy import Policy
@@ -63,4 +64,6 @@ class Change:
         return self.base_catalog.platform_owner
 
     def changed(self, path: str) -> bool:
+        """Whether the change touches ``path``, however a contract spells it (``policy/prompts/./x.txt`` is ``policy/prompts/x.txt``)."""
+        path = canonical(path)
         return any(path in (p.path, p.old_path) for p in self.paths)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from tiergate.costdiff import chain
 from tiergate.evidence.judge import INCONCLUSIVE, Claim, judge, valid
 from tiergate.findings import Finding, Rule, finding
-from tiergate.layout import CATALOG, gate_area, is_evidence
+from tiergate.layout import CATALOG, LOCAL, gate_area, is_evidence, under
 from tiergate.loading import LoadError
 from tiergate.models import SLO, Catalog, Contract
 from tiergate.rules.context import Change, Pair
@@ -30,13 +31,16 @@ EVIDENCE_REWRITTEN = Rule("TG806", "evidence-rewritten", "error",
 CATALOG_CHANGE = Rule("TG807", "catalog-change", "warning",
                       "A model moved to a lower tier, a price band rose, or a tier was removed; lists the affected tasks.")
 GATE_CHANGE = Rule("TG808", "gate-change", "warning",
-                   "The change touches src/, .github/, schemas/, CODEOWNERS or the catalog: the platform owner must review.")
+                   "The change touches src/, .github/, schemas/, action.yml, pyproject.toml, CODEOWNERS or the catalog: the platform owner must review.")
 CONTRACT_DELETED = Rule("TG809", "contract-deleted", "warning",
                         "A contract file was deleted or renamed away: its task loses its contract; its owner must approve.")
 OWNER_CHANGED = Rule("TG810", "owner-changed", "warning",
                      "A contract's owner or the catalog's platform_owner changed; the base branch's owner must approve.")
+LOCAL_FILES_COMMITTED = Rule("TG323", "local-files-committed", "error",
+                              f"The change adds or edits files under {LOCAL}/ (a checkout's own response cache and trials): a "
+                              "committed cache would answer for the model in the eval run of whoever checks the branch out.")
 RULES = (TIER_UPGRADE_UNPROVEN, CEILING_RAISE_UNPROVEN, GOALPOSTS_MOVED, BAR_LOWERED, EVIDENCE_REWRITTEN, CATALOG_CHANGE, GATE_CHANGE,
-         CONTRACT_DELETED, OWNER_CHANGED)
+         CONTRACT_DELETED, OWNER_CHANGED, LOCAL_FILES_COMMITTED)
 SHOWN = 5
 
 
@@ -47,6 +51,7 @@ def check(change: Change) -> Iterator[Finding]:
     yield from _deleted(change)
     yield from _append_only(change)
     yield from _gate_changes(change)
+    yield from _local_files(change)
     head_catalog = change.head.policy.catalog
     if head_catalog is not None:
         yield from _catalog_changes(change.base_catalog, head_catalog, change)
@@ -195,7 +200,7 @@ def _append_only(change: Change) -> Iterator[Finding]:
 
 
 def _gate_changes(change: Change) -> Iterator[Finding]:
-    """One finding per gate area touched (src/, .github/, CODEOWNERS, the catalog)."""
+    """One finding per gate area touched (``layout.gate_area``)."""
     areas: dict[str, list[str]] = {}
     for path in change.paths:
         for name in {path.path, path.old_path or path.path}:
@@ -207,9 +212,18 @@ def _gate_changes(change: Change) -> Iterator[Finding]:
         yield finding(GATE_CHANGE, area, 0, f"{shown}: part of the gate or the catalog, so {change.base_platform_owner} must review this change")
 
 
+def _local_files(change: Change) -> Iterator[Finding]:
+    """``.tiergate/`` is gitignored; a pull request that commits it anyway brings answers (cache lines are keyed by
+    what anyone can hash) that a reviewer's ``eval run`` of the branch would take for the model's."""
+    names = sorted(p.path for p in change.paths if p.status != "D" and under(p.path, LOCAL))
+    if names:
+        shown = ", ".join(names[:SHOWN]) + (f" and {len(names) - SHOWN} more" if len(names) > SHOWN else "")
+        yield finding(LOCAL_FILES_COMMITTED, names[0], 0, f"{shown}: {LOCAL}/ is this checkout's own (response cache, trials) and "
+                      f"is never committed; remove it from the change (`git rm -r --cached {LOCAL}`) and keep /{LOCAL}/ in .gitignore")
+
+
 def _users(contracts: list[Contract], catalog: Catalog, tier_id: str) -> str:
-    names = sorted(c.task for c in contracts
-                   if tier_id in [t.id for t in catalog.tiers[catalog.rank(c.tier) or 0 : (catalog.rank(c.ceiling) or 0) + 1]])
+    names = sorted(c.task for c in contracts if tier_id in chain(catalog, c))
     return ", ".join(names) or "none"
 
 

@@ -15,7 +15,7 @@ from tiergate.codeowners import Entry, Owners
 from tiergate.loading import Document
 from tiergate.models import Contract, is_external
 from tiergate.findings import Finding, Rule, finding
-from tiergate.layout import DATASETS, DEFAULT_CODEOWNERS, PROMPTS, PLATFORM_PATTERNS, PLATFORM_PROBES, evidence_folder, under
+from tiergate.layout import DATASETS, DEFAULT_CODEOWNERS, PROMPTS, PLATFORM_PATTERNS, PLATFORM_PROBES, canonical, evidence_folder, under
 from tiergate.rules.context import Context
 
 CODEOWNERS_MISSING = Rule("TG701", "codeowners-missing", "error", "No CODEOWNERS file in .github/, the root or docs/.")
@@ -83,6 +83,7 @@ def _eval_set(path: str, owners: Owners, contract: Contract, doc: Document, plat
 def _scoring_file(rule: Rule, path: str, owners: Owners, contract: Contract, platform: str, target: str, named: str,
                   doc: Document, where: tuple[str, ...]) -> Iterator[Finding]:
     """Line marks are built only for a finding: asking a document for a line parses it again with marks."""
+    target = canonical(target)  # the file, however the contract spells it
     mine, theirs = owners.takers(target, contract.owner), owners.takers(target, platform)
     if mine and theirs:
         entry, partial = mine[0]

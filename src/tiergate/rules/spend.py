@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Iterator, Optional
 
 from tiergate.cost import ZERO, monthly, signed
-from tiergate.costdiff import Breach, CostDiff, Revision, TaskDiff, guard
+from tiergate.costdiff import Breach, CostDiff, Revision, TaskDiff, chain, guard
 from tiergate.findings import Finding, Rule, finding
 from tiergate.layout import CATALOG
 from tiergate.loading import Document
@@ -70,13 +70,7 @@ def _users(change: Change, diff: CostDiff, tier: str) -> str:
     """Every task whose chain uses ``tier`` (loaded: a catalog change loads every contract), with its change."""
     catalog = change.head.policy.catalog
     moved = {t.task: t for t in diff.users(tier)}
-    using = []
-    if catalog is not None:
-        for contract, _ in change.head.policy.valid_contracts():
-            rank, ceiling = catalog.rank(contract.tier), catalog.rank(contract.ceiling)
-            index = catalog.rank(tier)
-            if rank is not None and ceiling is not None and index is not None and rank <= index <= ceiling:
-                using.append(contract.task)
+    using = [] if catalog is None else [c.task for c, _ in change.head.policy.valid_contracts() if tier in chain(catalog, c)]
     if not using:
         return "no task uses it"
     still = sorted(set(using) - set(moved))
@@ -130,6 +124,7 @@ def _breach(rule: Rule, breach: Breach, docs: dict[str, Document], approver: str
                        f"{listing(sorted(breach.tasks, key=lambda t: -t.raised.all_in), raised=True)}; {action}")
     task = breach.tasks[0]
     doc = docs.get(task.file)
-    judged = " (judged at the base branch's assumptions)" if task.raised != task.diff.rise() else ""
+    basis = task.judged_at()
+    judged = f" (judged at the base branch's {basis})" if basis else ""
     return finding(rule, task.file, doc.line("tier") if doc else 0,
                    f"task '{task.task}' rises by {amounts}{judged}: {over} (cost guard in {CATALOG}); {action}")

@@ -24,7 +24,7 @@ from typing import Any, Optional, TextIO
 
 from tiergate.errors import TierGateError
 from tiergate.evidence.record import Recorded, measure, record_run, verdict_of
-from tiergate.layout import EVALS, TRIALS
+from tiergate.layout import CACHE, EVALS, TRIALS
 from tiergate.loading import MAX_JSONL_BYTES, LoadError, WorkTree, check_ref, parse_jsonl
 from tiergate.metrics import RecordError, Score, compute
 from tiergate.models import Catalog, Contract, ModelEntry, Tier, is_external
@@ -111,6 +111,17 @@ class Progress:
         return f"{self.done}/{self.total} done, {self.errors} errors, score so far {share:.3g}, spend ${self.spend:.6f}"
 
 
+def _refuse_a_committed_cache(root: Path) -> None:
+    """A cache the branch brings in git answers for the model: cache lines are keyed by what anyone can hash, so a
+    pull request could commit the answers this run would record (TG323 refuses such a change at the gate)."""
+    from tiergate.gitio import tracked
+
+    committed = tracked(root, CACHE)
+    if committed:
+        raise TierGateError(f"{committed[0]} is committed in git ({len(committed)} file(s) under {CACHE}/): a cache a checkout brings "
+                            "answers for the model; run with --no-cache (the answers are asked again and replace it)")
+
+
 def _eval_rows(policy: Policy, contract: Contract) -> list[dict[str, Any]]:
     if is_external(contract.slo.eval_set):
         raise TierGateError(f"the eval set {contract.slo.eval_set} is outside the repository; tiergate runs only in-repo eval sets "
@@ -158,6 +169,8 @@ class Runner:
         self.root, self.policy, self.catalog, self.contract = root, policy, catalog, contract
         self.spec = prompts.spec(policy.tree, contract)
         self.rows = _eval_rows(policy, contract)
+        if cache:
+            _refuse_a_committed_cache(root)
         self.client = Client(ResponseCache(root, read=cache), send)
         self.environ = environ
         self.judge = judge_call(catalog, contract, self.spec.rubric, environ)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ from tiergate.models import Contract, ModelEntry
 from tiergate.policy import load_task
 from tiergate.runs.execute import Outcome, pick_model, records_bytes
 
+MAX_AMOUNT = 10**12  # tokens or milliseconds per sample: far past any real run, well inside a float's exact integers
 PROMPTFOO_ERROR = 2  # failureReason: 0 none, 1 an assertion failed, 2 the provider or test errored
 
 
@@ -138,21 +140,26 @@ def _promptfoo(path: str) -> tuple[str, list[Sample], Optional[dt.datetime]]:
             raise TierGateError(f"{where} is an error ({str(result.get('error'))[:120]}), not an answer; errors are not evidence: "
                                 "fix the cause and run again")
         provider = result.get("provider")
-        providers.add(provider.get("id") if isinstance(provider, dict) else provider)
-        prompts.add(result.get("promptIdx"))
-        variables = (result.get("testCase") or {}).get("vars") or result.get("vars") or {}
+        provider_id = provider.get("id") if isinstance(provider, dict) else provider
+        if not isinstance(provider_id, str):
+            raise TierGateError(f"{where}.provider is {json.dumps(provider_id)[:80]}, not a provider id such as 'openai:gpt-5-nano'")
+        providers.add(provider_id)
+        prompts.add(json.dumps(result.get("promptIdx")))  # any JSON value, compared as written
+        variables = _object(_object(result.get("testCase"), f"{where}.testCase").get("vars"), f"{where}.testCase.vars") \
+            or _object(result.get("vars"), f"{where}.vars")
         if not isinstance(variables.get("id"), (str, int)) or isinstance(variables.get("id"), bool):
             raise TierGateError(f"{where} has no test variable 'id'; load the eval set as the tests (`tests: file://<eval set>`) so "
                                 "each result names its sample")
-        response = result.get("response") or {}
+        response = _object(result.get("response"), f"{where}.response")
         output = response.get("output")
-        usage = response.get("tokenUsage") or {}
+        usage = _object(response.get("tokenUsage"), f"{where}.response.tokenUsage")
         value: Any = result.get("success") is True
         if isinstance(result.get("score"), (int, float)) and not isinstance(result.get("score"), bool):
-            value = (result["success"] is True, float(result["score"]) * RUBRIC_MAX)  # promptfoo scores are 0-1
+            value = (value, _amount(result["score"], f"{where}.score") * RUBRIC_MAX)  # promptfoo scores are 0-1
         samples.append(Sample(str(variables["id"]), output if isinstance(output, str) or output is None else json.dumps(output),
-                              value, int(usage.get("prompt") or 0), int(usage.get("completion") or 0),
-                              float(result.get("latencyMs") or 0)))
+                              value, int(_amount(usage.get("prompt"), f"{where}.response.tokenUsage.prompt", whole=True)),
+                              int(_amount(usage.get("completion"), f"{where}.response.tokenUsage.completion", whole=True)),
+                              _amount(result.get("latencyMs"), f"{where}.latencyMs")))
     if len(providers) != 1 or len(prompts) != 1:
         raise TierGateError(f"{path}: holds {len(providers)} provider(s) and {len(prompts)} prompt(s); import one model's run of "
                             "one prompt (filter the results, or run promptfoo once per model)")
@@ -160,6 +167,26 @@ def _promptfoo(path: str) -> tuple[str, list[Sample], Optional[dt.datetime]]:
     model = provider.replace(":", "/", 1) if "/" not in provider.split(":", 1)[0] else provider
     when = _when(summary.get("timestamp"))
     return model, _unique(samples, path), when
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    """A JSON object a results file may leave out (null or absent: empty); anything else is one clear error."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TierGateError(f"{where} is {type(value).__name__} {json.dumps(value)[:80]}, not an object; is this promptfoo's "
+                            "`--output results.json`?")
+    return value
+
+
+def _amount(value: Any, where: str, whole: bool = False) -> float:
+    """A count or measure a results file may leave out (0): a finite number, not negative (whole for token counts)."""
+    if value is None:
+        return 0.0
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0 \
+            or value > MAX_AMOUNT or (whole and value != int(value)):
+        raise TierGateError(f"{where} is {json.dumps(value)[:80]}, not a {'whole ' if whole else ''}number from 0 to {MAX_AMOUNT:,}")
+    return float(value)
 
 
 def _when(value: Any) -> Optional[dt.datetime]:
