@@ -127,7 +127,10 @@ def test_ctrl_c_leaves_nothing_in_evals_and_a_rerun_resumes(repo, tmp_path):
         env = {**os.environ, KEY_VAR: "sk-test", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
         command = [sys.executable, "-m", "tiergate", "eval", "run", "--task", "intent-classification", "--tier", "lite",
                    "--concurrency", "4", "--repo", str(repo.root)]
-        proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # A shell without job control starts background jobs with SIGINT ignored, and a child inherits that:
+        # give the run the terminal's default, so Ctrl-C reaches it wherever the suite runs.
+        proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         deadline = time.monotonic() + 60
         while slow.calls() < 20 and time.monotonic() < deadline:
             time.sleep(0.05)
