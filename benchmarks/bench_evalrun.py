@@ -64,7 +64,7 @@ def repository(root: Path, base: str, samples: int, route: str = "openai") -> No
     lines = [json.dumps({"expected": labels[i % 4], "id": f"s-{i:05d}", "input": f"example input #{i}"}) for i in range(samples)]
     (root / DATASET).write_text("\n".join(lines) + "\n")
     catalog = (root / "policy/tiers.yaml").read_text()
-    settings = f"        litellm_params: {{model: {route}/served-nano, api_base: \"{base}\", api_key: os.environ/BENCH_KEY, timeout: 30}}\n"
+    settings = f"        litellm_params: {{model: {route}/served-nano, api_base: \"{base}\", api_key: os.environ/BENCH_API_KEY, timeout: 30}}\n"
     (root / "policy/tiers.yaml").write_text(catalog.replace(NANO, NANO + settings, 1))
     assert "\nprompt:" in (root / INTENT).read_text(), "the example contract's prompt block asks the model"
 
@@ -89,7 +89,7 @@ def main() -> int:
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-    env.update(BENCH_KEY="sk-bench", LITELLM_LOCAL_MODEL_COST_MAP="True", NO_PROXY="127.0.0.1,localhost")
+    env.update(BENCH_API_KEY="sk-bench", LITELLM_LOCAL_MODEL_COST_MAP="True", NO_PROXY="127.0.0.1,localhost")
     server = subprocess.Popen([sys.executable, str(PROJECT / "tests/openai_server.py"), "--latency", str(args.latency)],
                               stdout=subprocess.PIPE, text=True, env=env)
     try:

@@ -30,7 +30,7 @@ from conftest import PROJECT, Repo  # noqa: E402
 DATASET = "evals/datasets/intent-classification.jsonl"
 INTENT = "policy/tasks/intent-classification.yaml"
 CATALOG = "policy/tiers.yaml"
-KEY_VAR = "TIERGATE_FAKE_KEY"
+KEY_VAR = "TIERGATE_FAKE_API_KEY"
 SERVED = {"openai/gpt-5-nano": "served-nano", "anthropic/claude-sonnet-4-5": "served-sonnet", "anthropic/claude-opus-4-1": "served-opus"}
 SKILL = {"served-nano": 0.70, "served-sonnet": 0.97, "served-opus": 0.99}
 JUDGE_SCORE = "7.5"

@@ -222,3 +222,27 @@ def test_the_twin_the_checkouts_own_cache_answers(wired, model_server, capsys):
     assert run(capsys, wired, "--limit", "5").code == 0
     asked = model_server.calls()
     assert run(capsys, wired, "--limit", "5").code == 0 and model_server.calls() == asked
+
+
+def _key_variable(repo, name: str) -> None:
+    repo.write("policy/tiers.yaml", repo.read("policy/tiers.yaml").replace(f"api_key: os.environ/{KEY_VAR}", f"api_key: os.environ/{name}"))
+
+
+def test_a_catalog_cannot_send_a_runners_secret_to_its_own_host(wired, model_server, capsys, monkeypatch):
+    """A branch's catalog names GITHUB_TOKEN as the key beside its own api_base: whoever runs its eval
+    would send that secret there. Only provider credentials are read unless the runner allows more."""
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_secret")
+    _key_variable(wired, "GITHUB_TOKEN")
+    asked = model_server.calls()
+    before = evidence_files(wired)
+    run = cli(capsys, "eval", "run", "--task", "intent-classification", "--tier", "lite", "--repo", str(wired.root))
+    assert run.code == 2 and "GITHUB_TOKEN" in run.err and "TIERGATE_ALLOW_ENV=GITHUB_TOKEN" in run.err and "ghs_secret" not in run.err
+    assert model_server.calls() == asked and evidence_files(wired) == before  # nothing sent, nothing written
+
+
+def test_the_twin_a_runner_may_allow_a_variable_it_means(wired, model_server, capsys, monkeypatch):
+    monkeypatch.setenv("ACME_GATEWAY_TOKEN", "sk-test")
+    monkeypatch.setenv("TIERGATE_ALLOW_ENV", "OTHER, ACME_GATEWAY_TOKEN")
+    _key_variable(wired, "ACME_GATEWAY_TOKEN")
+    run = cli(capsys, "eval", "run", "--task", "intent-classification", "--tier", "lite", "--repo", str(wired.root))
+    assert run.code == 0, run.err

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import random
 import time
 from dataclasses import asdict, dataclass
@@ -98,10 +99,22 @@ def target(model: ModelEntry, environ: Optional[dict[str, str]] = None) -> Targe
     return Target(model, model.provider_model, settings, float(timeout) if isinstance(timeout, (int, float)) else DEFAULT_TIMEOUT)
 
 
+# The variables a catalog may name without the runner's say-so: provider credentials and endpoints. The
+# catalog comes from the checkout, perhaps a branch someone else wrote: one that named GITHUB_TOKEN as a key
+# and its own host as api_base would otherwise be sent that secret by whoever runs its eval.
+PROVIDER_VARIABLE = re.compile(r"[A-Z][A-Z0-9_]*_(API_KEY|API_BASE|API_VERSION|ACCESS_KEY_ID|SECRET_ACCESS_KEY|REGION_NAME|CREDENTIALS|CREDENTIALS_JSON)")
+ALLOW_VARIABLE = "TIERGATE_ALLOW_ENV"  # comma-separated further names the runner allows
+
+
 def _resolve(value: Any, env: Any, key: str) -> Any:
     if not is_env_ref(value):
         return value
     name = value.split("/", 1)[1]
+    allowed = {part.strip() for part in env.get(ALLOW_VARIABLE, "").split(",")}
+    if not PROVIDER_VARIABLE.fullmatch(name) and name not in allowed:
+        raise TierGateError(f"litellm_params.{key} names the environment variable {name}, which is not a provider credential "
+                            f"(…_API_KEY, …_API_BASE, …_API_VERSION, AWS-style keys); a catalog can send what it names to any "
+                            f"api_base, so allow it yourself if you mean it: {ALLOW_VARIABLE}={name}")
     if name not in env:
         raise TierGateError(f"litellm_params.{key} names the environment variable {name}, which is not set; export it and run again")
     return env[name]
