@@ -53,6 +53,30 @@ class Repo:
         self.write(rel, text.replace(old, new, 1))
 
 
+# The example catalog's gpt-5-nano entry, as written there: tests replace it to give it deployment settings.
+NANO_ENTRY = """\
+      - id: openai/gpt-5-nano
+        input_per_mtok: 0.05
+        output_per_mtok: 0.40
+        context_window: 400000
+        max_output_tokens: 128000
+"""
+
+
+def litellm_export(capsys: pytest.CaptureFixture[str], repo: "Repo", monkeypatch: pytest.MonkeyPatch, key: str) -> dict:
+    """``tiergate export --format litellm`` of ``repo``, loaded, with every ``os.environ/NAME`` key it names set to ``key``."""
+    import yaml
+
+    run = cli(capsys, "export", "--format", "litellm", "--repo", str(repo.root), "--as-of", AS_OF)
+    assert run.code == 0, run.err
+    data = yaml.safe_load(run.out)
+    for deployment in data["model_list"]:
+        ref = deployment["litellm_params"].get("api_key", "")
+        if ref.startswith("os.environ/"):
+            monkeypatch.setenv(ref.split("/", 1)[1], key)
+    return data
+
+
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> Run:
     capsys.readouterr()
     with pytest.raises(SystemExit) as exit_info:

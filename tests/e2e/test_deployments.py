@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 
 import pytest
-import yaml
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # before import: no fetch of the remote price map
 
@@ -21,17 +20,11 @@ if os.environ.get("TIERGATE_REQUIRE_LITELLM") == "1":
 else:
     litellm = pytest.importorskip("litellm")
 
-from conftest import AS_OF, cli  # noqa: E402
+from conftest import NANO_ENTRY, litellm_export  # noqa: E402
 from openai_server import FakeOpenAI  # noqa: E402
 
 CATALOG = "policy/tiers.yaml"
-NANO = """\
-      - id: openai/gpt-5-nano
-        input_per_mtok: 0.05
-        output_per_mtok: 0.40
-        context_window: 400000
-        max_output_tokens: 128000
-"""
+NANO = NANO_ENTRY
 SERVED = "tiergate-fake-nano"  # the name the fake server serves: the catalog's `model` override
 NANO_ID = "intent-classification.lite.openai-gpt-5-nano"
 FALLBACK_ID = "tiergate-fallback.lite.openai-gpt-5-nano"
@@ -65,14 +58,7 @@ def settings(server: FakeOpenAI, extra: str = "") -> str:
 
 
 def export(capsys, repo, monkeypatch) -> dict:
-    run = cli(capsys, "export", "--format", "litellm", "--repo", str(repo.root), "--as-of", AS_OF)
-    assert run.code == 0, run.err
-    data = yaml.safe_load(run.out)
-    for deployment in data["model_list"]:
-        ref = deployment["litellm_params"].get("api_key", "")
-        if ref.startswith("os.environ/"):
-            monkeypatch.setenv(ref.split("/", 1)[1], KEY)
-    return data
+    return litellm_export(capsys, repo, monkeypatch, KEY)
 
 
 def router(config: dict, server: FakeOpenAI, failing: tuple[str, ...] = ()) -> "litellm.Router":

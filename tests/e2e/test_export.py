@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 import yaml
 
-from conftest import PROJECT, AS_OF, cli
+from conftest import NANO_ENTRY, PROJECT, AS_OF, cli
 from gitrepo import init
 from tiergate.errors import TierGateError
 from tiergate.export import compile_table
@@ -143,13 +143,7 @@ def test_litellm_config_shape(repo, capsys):
     assert (nano["model_info"]["input_cost_per_token"], nano["model_info"]["output_cost_per_token"]) == (5e-08, 4e-07)
 
 
-NANO = """\
-      - id: openai/gpt-5-nano
-        input_per_mtok: 0.05
-        output_per_mtok: 0.40
-        context_window: 400000
-        max_output_tokens: 128000
-"""
+NANO = NANO_ENTRY
 NANO_SETTINGS = NANO + """\
         litellm_params:
           model: azure/acme-nano

@@ -22,7 +22,7 @@ else:
 
 from litellm.integrations.custom_logger import CustomLogger  # noqa: E402
 
-from conftest import AS_OF, cli  # noqa: E402
+from conftest import AS_OF, cli, litellm_export  # noqa: E402
 
 INTENT = "policy/tasks/intent-classification.yaml"
 FAIL = "litellm.InternalServerError"
@@ -48,14 +48,7 @@ def config(repo, capsys, monkeypatch):
                  f"input_per_mtok: {NANO_PRICES[0]}\n        output_per_mtok: {NANO_PRICES[1]}")
     repo.replace(INTENT, "ceiling: mid", "ceiling: frontier")
     repo.replace(INTENT, "max_output_tokens: 1024", "max_output_tokens: 4096")
-    run = cli(capsys, "export", "--format", "litellm", "--repo", str(repo.root), "--as-of", AS_OF)
-    assert run.code == 0, run.err
-    data = yaml.safe_load(run.out)
-    for deployment in data["model_list"]:
-        ref = deployment["litellm_params"].get("api_key", "")
-        if ref.startswith("os.environ/"):
-            monkeypatch.setenv(ref.split("/", 1)[1], "sk-test-not-a-real-key")
-    return data
+    return litellm_export(capsys, repo, monkeypatch, "sk-test-not-a-real-key")
 
 
 def router(config, failing=(), num_retries=0):
